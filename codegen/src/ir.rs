@@ -1,0 +1,652 @@
+//! Stage 3: the type space. Every module, function, type, field and variant gets its final
+//! Rust name here, before any code is emitted; `$ref` cycles are resolved by reserving a
+//! definition's type before converting it, and broken with `Box` afterwards.
+
+use crate::naming::{self, Names};
+use crate::schema::{Additional, EnumValue, Format, Kind, Schema, SchemaSet};
+use crate::spec::{Pagination, Spec};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A Rust type expression.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Ty {
+    /// `bool`
+    Bool,
+    /// `i32`
+    I32,
+    /// `i64`
+    I64,
+    /// `f64`
+    F64,
+    /// `String`
+    String,
+    /// `serde_json::Value`
+    Value,
+    /// `serde_json::Map<String, Value>`
+    JsonMap,
+    /// `Vec<T>`
+    Vec(Box<Ty>),
+    /// `BTreeMap<String, T>`
+    Map(Box<Ty>),
+    /// `Option<T>`
+    Option(Box<Ty>),
+    /// `Box<T>`
+    Box(Box<Ty>),
+    /// A type of the same module, by index into [`Module::types`].
+    Named(usize),
+}
+
+/// Which side of the wire a type describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Built from `params`.
+    Request,
+    /// Built from `returns`.
+    Response,
+}
+
+/// A struct field.
+#[derive(Debug, Clone)]
+pub struct Field {
+    /// Rust name.
+    pub ident: String,
+    /// Wire name.
+    pub wire: String,
+    /// Full type (already `Option<..>` where optional).
+    pub ty: Ty,
+    /// Not in `required`: absent values are `None` and are not sent.
+    pub optional: bool,
+    /// Doc line.
+    pub doc: Option<String>,
+    /// `deprecated: true` on the property.
+    pub deprecated: bool,
+    /// `format` of the property, for the doc.
+    pub format: Option<Format>,
+}
+
+/// A union variant.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    /// Rust name.
+    pub ident: String,
+    /// Payload type.
+    pub ty: Ty,
+    /// Doc line.
+    pub doc: Option<String>,
+}
+
+/// The body of a named type.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// Not yet converted (only while building).
+    Pending,
+    /// A struct.
+    Struct {
+        /// Declared properties.
+        fields: Vec<Field>,
+        /// Other keys kept in a flattened map: (field name, value type).
+        extra: Option<(String, Ty)>,
+        /// `additionalProperties: false` on a request type.
+        deny_unknown: bool,
+    },
+    /// An enum of values (strings, integers or both) with a catch-all variant.
+    Enum {
+        /// (variant name, value) in spec order.
+        values: Vec<(String, EnumValue)>,
+        /// The catch-all variant's name.
+        other: String,
+    },
+    /// An untagged union.
+    Union(Vec<Variant>),
+    /// `pub type X = ...;` (response types that are not structs or enums).
+    Alias(Ty),
+}
+
+/// A named type of a module.
+#[derive(Debug, Clone)]
+pub struct TypeDef {
+    /// Rust name.
+    pub name: String,
+    /// Doc lines.
+    pub doc: Vec<String>,
+    /// The scope of the method it belongs to (for `cfg` in mixed-scope modules).
+    pub scope: String,
+    /// Request or response side.
+    pub side: Side,
+    /// The type itself.
+    pub body: Body,
+}
+
+/// One method, with everything emission needs.
+#[derive(Debug, Clone)]
+pub struct Method {
+    /// The spec.
+    pub spec: Spec,
+    /// Module path (Rust idents) from the `api` root.
+    pub module: Vec<String>,
+    /// The call function's name.
+    pub fn_ident: String,
+    /// Index of the request type in its module.
+    pub request: usize,
+    /// Index of the response type in its module.
+    pub response: usize,
+}
+
+/// A function that calls a method under one of its aliases.
+#[derive(Debug, Clone)]
+pub struct AliasFn {
+    /// The alias wire name.
+    pub wire: String,
+    /// Index into [`Api::methods`].
+    pub method: usize,
+    /// Function name.
+    pub fn_ident: String,
+}
+
+/// A module of the generated tree.
+#[derive(Debug, Clone, Default)]
+pub struct Module {
+    /// Rust path from the `api` root (empty for the root).
+    pub path: Vec<String>,
+    /// Wire namespace (`imopenlines.crm.message`), empty for the root.
+    pub wire: String,
+    /// Child modules, by Rust ident (sorted).
+    pub children: BTreeMap<String, Module>,
+    /// Methods whose primary name lives here (indices into [`Api::methods`]).
+    pub methods: Vec<usize>,
+    /// Alias functions living here.
+    pub aliases: Vec<AliasFn>,
+    /// Named types.
+    pub types: Vec<TypeDef>,
+}
+
+impl Module {
+    /// Scopes of every method and alias in this module and below.
+    pub fn subtree_scopes(&self, api: &Api) -> BTreeSet<String> {
+        let mut out = self.own_scopes(api);
+        for c in self.children.values() {
+            out.extend(c.subtree_scopes(api));
+        }
+        out
+    }
+
+    /// Scopes of the methods and aliases in this module itself.
+    pub fn own_scopes(&self, api: &Api) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for &m in &self.methods {
+            out.insert(api.methods[m].spec.scope.clone());
+        }
+        for a in &self.aliases {
+            out.insert(api.methods[a.method].spec.scope.clone());
+        }
+        out
+    }
+
+    /// Spec files that contribute to this module's own items.
+    pub fn own_files(&self, api: &Api) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for &m in &self.methods {
+            out.insert(api.methods[m].spec.file.clone());
+        }
+        for a in &self.aliases {
+            out.insert(api.methods[a.method].spec.file.clone());
+        }
+        out
+    }
+}
+
+/// The whole type space.
+#[derive(Debug, Clone)]
+pub struct Api {
+    /// Methods sorted by wire name.
+    pub methods: Vec<Method>,
+    /// The module tree.
+    pub root: Module,
+}
+
+/// Module names taken at the root by the generator itself.
+pub const ROOT_RESERVED_MODULES: &[&str] = &["registry"];
+
+/// Builds the type space from parsed specs (any order; the result does not depend on it).
+pub fn build(mut specs: Vec<Spec>) -> Api {
+    specs.sort_by(|a, b| a.method.cmp(&b.method).then_with(|| a.file.cmp(&b.file)));
+
+    // 1. Module tree: every namespace of every primary and alias name, idents in sorted wire order.
+    let mut namespaces: BTreeSet<Vec<String>> = BTreeSet::new();
+    for s in &specs {
+        for name in std::iter::once(&s.method).chain(&s.aliases) {
+            let segs: Vec<String> = name.split('.').map(str::to_owned).collect();
+            for i in 1..segs.len() {
+                namespaces.insert(segs[..i].to_vec());
+            }
+        }
+    }
+    let mut module_idents: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new(); // wire ns -> rust path
+    module_idents.insert(Vec::new(), Vec::new());
+    let mut scope_names: BTreeMap<Vec<String>, Names> = BTreeMap::new();
+    scope_names.insert(Vec::new(), Names::with_reserved(ROOT_RESERVED_MODULES.iter().copied()));
+    for ns in &namespaces {
+        let parent_wire = ns[..ns.len() - 1].to_vec();
+        let parent_path = module_idents.get(&parent_wire).cloned().unwrap_or_default();
+        let names = scope_names.entry(parent_wire).or_default();
+        let ident = names.take(&naming::snake(&ns[ns.len() - 1], "ns"));
+        let mut path = parent_path;
+        path.push(ident);
+        module_idents.insert(ns.clone(), path);
+    }
+    let mut root = Module::default();
+    for (wire, path) in &module_idents {
+        let node = module_at(&mut root, path);
+        node.path = path.clone();
+        node.wire = wire.join(".");
+    }
+
+    // 2. Function names per module, in sorted wire order over primaries and aliases together.
+    struct Entry {
+        wire: String,
+        method: usize,
+        is_alias: bool,
+    }
+    let mut per_module: BTreeMap<Vec<String>, Vec<Entry>> = BTreeMap::new();
+    for (i, s) in specs.iter().enumerate() {
+        for (name, is_alias) in std::iter::once((&s.method, false)).chain(s.aliases.iter().map(|a| (a, true))) {
+            let segs: Vec<String> = name.split('.').map(str::to_owned).collect();
+            let ns = segs[..segs.len() - 1].to_vec();
+            per_module.entry(ns).or_default().push(Entry { wire: name.clone(), method: i, is_alias });
+        }
+    }
+    let mut fn_idents: BTreeMap<(usize, bool, String), (Vec<String>, String)> = BTreeMap::new();
+    for (ns, entries) in &mut per_module {
+        entries.sort_by(|a, b| a.wire.cmp(&b.wire));
+        let path = module_idents.get(ns).cloned().unwrap_or_default();
+        let mut names = Names::default();
+        for e in entries.iter() {
+            let leaf = e.wire.rsplit('.').next().unwrap_or(&e.wire);
+            let ident = names.take(&naming::snake(leaf, "call"));
+            fn_idents.insert((e.method, e.is_alias, e.wire.clone()), (path.clone(), ident));
+        }
+    }
+
+    // 3. Type names: first every module's top-level request/response names, then the rest.
+    let mut methods: Vec<Method> = Vec::new();
+    let mut type_names: BTreeMap<Vec<String>, Names> = BTreeMap::new();
+    let mut tops: Vec<(String, String)> = Vec::new();
+    for (i, s) in specs.iter().enumerate() {
+        let (path, fn_ident) = fn_idents.get(&(i, false, s.method.clone())).cloned().unwrap_or_default();
+        let names = type_names.entry(path.clone()).or_default();
+        let prefix = naming::pascal(&fn_ident, "Call");
+        let req = names.take(&format!("{prefix}Request"));
+        let resp = names.take(&format!("{prefix}Response"));
+        tops.push((req, resp));
+        methods.push(Method { spec: s.clone(), module: path, fn_ident, request: 0, response: 0 });
+    }
+    for (i, m) in methods.iter_mut().enumerate() {
+        let (req_name, resp_name) = tops[i].clone();
+        let module = module_at(&mut root, &m.module);
+        let names = type_names.entry(m.module.clone()).or_default();
+        let prefix = naming::pascal(&m.fn_ident, "Call");
+        let mut b = Builder { module, names, scope: m.spec.scope.clone(), side: Side::Request, defs: Vec::new() };
+        m.request = b.root_request(&req_name, &prefix, &m.spec);
+        b.side = Side::Response;
+        m.response = b.root_response(&resp_name, &prefix, &m.spec.returns, &m.spec.method);
+        module.methods.push(i);
+    }
+    for (i, s) in specs.iter().enumerate() {
+        for a in &s.aliases {
+            if let Some((path, fn_ident)) = fn_idents.get(&(i, true, a.clone())) {
+                module_at(&mut root, path).aliases.push(AliasFn { wire: a.clone(), method: i, fn_ident: fn_ident.clone() });
+            }
+        }
+    }
+    box_cycles(&mut root);
+    Api { methods, root }
+}
+
+fn module_at<'a>(root: &'a mut Module, path: &[String]) -> &'a mut Module {
+    let mut node = root;
+    for seg in path {
+        node = node.children.entry(seg.clone()).or_default();
+    }
+    node
+}
+
+struct Builder<'a> {
+    module: &'a mut Module,
+    names: &'a mut Names,
+    scope: String,
+    side: Side,
+    /// Type index of each definition of the schema set being converted.
+    defs: Vec<usize>,
+}
+
+impl Builder<'_> {
+    fn reserve(&mut self, name: String, doc: Vec<String>) -> usize {
+        self.module.types.push(TypeDef { name, doc, scope: self.scope.clone(), side: self.side, body: Body::Pending });
+        self.module.types.len() - 1
+    }
+
+    fn new_type(&mut self, base: &str, doc: Vec<String>) -> usize {
+        let name = self.names.take(base);
+        self.reserve(name, doc)
+    }
+
+    /// Reserves a type for every definition, then converts them (so `$ref` cycles resolve).
+    fn defs(&mut self, set: &SchemaSet, prefix: &str) {
+        self.defs.clear();
+        for d in &set.defs {
+            let doc = doc_lines(&d.schema);
+            let idx = self.new_type(&format!("{prefix}{}", naming::pascal(&d.name, "Def")), doc);
+            self.defs.push(idx);
+        }
+        for (i, d) in set.defs.iter().enumerate() {
+            let idx = self.defs[i];
+            let name = self.module.types[idx].name.clone();
+            let body = self.named_body(&d.schema, &name);
+            self.module.types[idx].body = body;
+        }
+    }
+
+    fn root_request(&mut self, name: &str, prefix: &str, spec: &Spec) -> usize {
+        let doc = vec![format!("Parameters of `{}`.", spec.method)];
+        let idx = self.reserve(name.to_owned(), doc);
+        self.defs(&spec.params, &format!("{prefix}Request"));
+        let mut body = match &spec.params.root.kind {
+            Kind::Object(_) => self.struct_body(&spec.params.root, name),
+            _ => Body::Struct { fields: Vec::new(), extra: None, deny_unknown: false },
+        };
+        if spec.pagination == Pagination::Start {
+            if let Body::Struct { fields, .. } = &mut body {
+                if !fields.iter().any(|f| f.wire == "start") {
+                    let mut local = Names::default();
+                    for f in fields.iter() {
+                        local.take(&f.ident);
+                    }
+                    fields.push(Field {
+                        ident: local.take("start"),
+                        wire: "start".to_owned(),
+                        ty: Ty::Option(Box::new(Ty::I64)),
+                        optional: true,
+                        doc: Some("Offset of the first row to return; pages hold 50 rows.".to_owned()),
+                        deprecated: false,
+                        format: None,
+                    });
+                }
+            }
+        }
+        self.module.types[idx].body = body;
+        idx
+    }
+
+    fn root_response(&mut self, name: &str, prefix: &str, set: &SchemaSet, method: &str) -> usize {
+        let mut doc = vec![format!("The `result` of `{method}`.")];
+        doc.extend(doc_lines(&set.root));
+        let idx = self.reserve(name.to_owned(), doc);
+        self.defs(set, &format!("{prefix}Response"));
+        let body = self.named_body(&set.root, name);
+        let body = if set.root.nullable {
+            // A nullable top-level result is an alias to Option<...>.
+            match body {
+                Body::Alias(ty) => Body::Alias(option(ty)),
+                other => {
+                    let inner = self.new_type(&format!("{name}Value"), Vec::new());
+                    self.module.types[inner].body = other;
+                    Body::Alias(Ty::Option(Box::new(Ty::Named(inner))))
+                }
+            }
+        } else {
+            body
+        };
+        self.module.types[idx].body = body;
+        idx
+    }
+
+    /// The body for a type that must be named (definitions, responses): structs and enums
+    /// become their own body; everything else an alias.
+    fn named_body(&mut self, s: &Schema, name: &str) -> Body {
+        match &s.kind {
+            Kind::Object(o) if !o.properties.is_empty() => self.struct_body(s, name),
+            Kind::Enum(values) => enum_body(values),
+            Kind::Union(vs) => self.union_body(vs, name),
+            _ => {
+                let plain = Schema { nullable: false, ..s.clone() };
+                Body::Alias(self.ty(&plain, name))
+            }
+        }
+    }
+
+    fn struct_body(&mut self, s: &Schema, name: &str) -> Body {
+        let Kind::Object(o) = &s.kind else { return Body::Alias(Ty::Value) };
+        let mut local = Names::default();
+        let mut fields = Vec::new();
+        for p in &o.properties {
+            let ident = local.take(&naming::snake(&p.name, "field"));
+            let inner = self.ty(&Schema { nullable: false, ..p.schema.clone() }, &format!("{name}{}", naming::pascal(&p.name, "Field")));
+            let optional = !p.required;
+            let ty = if optional || p.schema.nullable { option(inner) } else { inner };
+            fields.push(Field {
+                ident,
+                wire: p.name.clone(),
+                ty,
+                optional,
+                doc: doc_lines(&p.schema).into_iter().next(),
+                deprecated: p.schema.deprecated,
+                format: p.schema.format,
+            });
+        }
+        let extra = match &o.additional {
+            Additional::Any => Some((local.take("additional"), Ty::Value)),
+            Additional::Schema(v) => {
+                let t = self.ty(v, &format!("{name}Value"));
+                Some((local.take("additional"), t))
+            }
+            Additional::Unspecified | Additional::Forbidden => None,
+        };
+        let deny_unknown = o.additional == Additional::Forbidden && self.side == Side::Request;
+        Body::Struct { fields, extra, deny_unknown }
+    }
+
+    fn union_body(&mut self, vs: &[Schema], name: &str) -> Body {
+        let mut local = Names::default();
+        let mut variants = Vec::new();
+        for v in vs {
+            let base = match (&v.kind, &v.title) {
+                (_, Some(t)) => naming::pascal(t, "Variant"),
+                (Kind::Ref(i), None) => self.def_name(*i),
+                (k, None) => kind_name(k).to_owned(),
+            };
+            let ident = local.take(&base);
+            let ty = self.ty(v, &format!("{name}{ident}"));
+            // Structs in a union are boxed so one large variant does not bloat the others.
+            let ty = match ty {
+                Ty::Named(i) if matches!(self.module.types[i].body, Body::Struct { .. } | Body::Pending) => {
+                    Ty::Box(Box::new(Ty::Named(i)))
+                }
+                other => other,
+            };
+            variants.push(Variant { ident, ty, doc: doc_lines(v).into_iter().next() });
+        }
+        Body::Union(variants)
+    }
+
+    fn def_name(&self, i: usize) -> String {
+        // Variant named after the definition, without the method prefix.
+        let full = &self.module.types[self.defs[i]].name;
+        full.clone()
+    }
+
+    /// The Rust type of a schema; nested objects, enums and unions become named types called `name`.
+    fn ty(&mut self, s: &Schema, name: &str) -> Ty {
+        let t = match &s.kind {
+            Kind::Any => return Ty::Value,
+            Kind::Bool => Ty::Bool,
+            Kind::Integer => {
+                if s.format == Some(Format::Int32) {
+                    Ty::I32
+                } else {
+                    Ty::I64
+                }
+            }
+            Kind::Number => Ty::F64,
+            Kind::String => Ty::String,
+            Kind::Array(items) => Ty::Vec(Box::new(self.ty(items, &format!("{name}Item")))),
+            Kind::Object(o) => {
+                if !o.properties.is_empty() {
+                    let idx = self.new_type(name, doc_lines(s));
+                    let body = self.struct_body(s, &self.module.types[idx].name.clone());
+                    self.module.types[idx].body = body;
+                    Ty::Named(idx)
+                } else {
+                    match &o.additional {
+                        Additional::Schema(v) => Ty::Map(Box::new(self.ty(v, &format!("{name}Value")))),
+                        _ => Ty::JsonMap,
+                    }
+                }
+            }
+            Kind::Enum(values) => {
+                let idx = self.new_type(name, doc_lines(s));
+                self.module.types[idx].body = enum_body(values);
+                Ty::Named(idx)
+            }
+            Kind::Union(vs) => {
+                let idx = self.new_type(name, doc_lines(s));
+                let n = self.module.types[idx].name.clone();
+                let body = self.union_body(vs, &n);
+                self.module.types[idx].body = body;
+                Ty::Named(idx)
+            }
+            Kind::Ref(i) => Ty::Named(self.defs.get(*i).copied().unwrap_or_default()),
+        };
+        if s.nullable { option(t) } else { t }
+    }
+}
+
+fn option(t: Ty) -> Ty {
+    match t {
+        Ty::Option(_) | Ty::Value => t,
+        other => Ty::Option(Box::new(other)),
+    }
+}
+
+fn kind_name(k: &Kind) -> &'static str {
+    match k {
+        Kind::Any => "Value",
+        Kind::Bool => "Bool",
+        Kind::Integer => "Integer",
+        Kind::Number => "Number",
+        Kind::String => "String",
+        Kind::Array(_) => "Array",
+        Kind::Object(_) => "Object",
+        Kind::Enum(_) => "Enum",
+        Kind::Union(_) => "Union",
+        Kind::Ref(_) => "Ref",
+    }
+}
+
+fn enum_body(values: &[EnumValue]) -> Body {
+    let mut local = Names::default();
+    let other = local.take("Other");
+    let mut out = Vec::new();
+    for v in values {
+        let base = match v {
+            EnumValue::Str(s) if s.is_empty() => "Empty".to_owned(),
+            EnumValue::Str(s) => naming::pascal(s, "Value"),
+            EnumValue::Int(n) if *n < 0 => format!("Minus{}", n.unsigned_abs()),
+            EnumValue::Int(n) => format!("V{n}"),
+        };
+        out.push((local.take(&base), v.clone()));
+    }
+    Body::Enum { values: out, other }
+}
+
+/// Doc lines from `description` (or `title`), neutralised.
+pub fn doc_lines(s: &Schema) -> Vec<String> {
+    s.doc.as_deref().and_then(|d| naming::doc_line(d, 300)).into_iter().collect()
+}
+
+/// Wraps in `Box` every direct (not behind `Vec`/`BTreeMap`/`Box`) reference that closes a cycle.
+fn box_cycles(m: &mut Module) {
+    let n = m.types.len();
+    let mut edges: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); n];
+    for (i, t) in m.types.iter().enumerate() {
+        for ty in body_types(&t.body) {
+            direct_refs(ty, &mut edges[i]);
+        }
+    }
+    let reach = |from: usize, to: usize| -> bool {
+        let mut seen = vec![false; n];
+        let mut stack = vec![from];
+        while let Some(x) = stack.pop() {
+            if x == to {
+                return true;
+            }
+            if std::mem::replace(&mut seen[x], true) {
+                continue;
+            }
+            stack.extend(edges[x].iter().copied());
+        }
+        false
+    };
+    let mut to_box: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); n];
+    for i in 0..n {
+        for &j in &edges[i] {
+            if reach(j, i) {
+                to_box[i].insert(j);
+            }
+        }
+    }
+    for (i, t) in m.types.iter_mut().enumerate() {
+        if to_box[i].is_empty() {
+            continue;
+        }
+        let targets = &to_box[i];
+        match &mut t.body {
+            Body::Struct { fields, extra, .. } => {
+                for f in fields {
+                    box_direct(&mut f.ty, targets);
+                }
+                if let Some((_, ty)) = extra {
+                    box_direct(ty, targets);
+                }
+            }
+            Body::Union(vs) => {
+                for v in vs {
+                    box_direct(&mut v.ty, targets);
+                }
+            }
+            Body::Alias(ty) => box_direct(ty, targets),
+            Body::Enum { .. } | Body::Pending => {}
+        }
+    }
+    for c in m.children.values_mut() {
+        box_cycles(c);
+    }
+}
+
+fn body_types(b: &Body) -> Vec<&Ty> {
+    match b {
+        Body::Struct { fields, extra, .. } => {
+            fields.iter().map(|f| &f.ty).chain(extra.iter().map(|(_, t)| t)).collect()
+        }
+        Body::Union(vs) => vs.iter().map(|v| &v.ty).collect(),
+        Body::Alias(t) => vec![t],
+        Body::Enum { .. } | Body::Pending => Vec::new(),
+    }
+}
+
+fn direct_refs(ty: &Ty, out: &mut BTreeSet<usize>) {
+    match ty {
+        Ty::Named(i) => {
+            out.insert(*i);
+        }
+        Ty::Option(inner) => direct_refs(inner, out),
+        _ => {}
+    }
+}
+
+fn box_direct(ty: &mut Ty, targets: &BTreeSet<usize>) {
+    match ty {
+        Ty::Named(i) if targets.contains(i) => *ty = Ty::Box(Box::new(Ty::Named(*i))),
+        Ty::Option(inner) => box_direct(inner, targets),
+        _ => {}
+    }
+}

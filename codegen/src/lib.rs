@@ -1,0 +1,194 @@
+//! The engine of `cargo xtask generate`: Bitrix24 method specs in, Rust source files out.
+//!
+//! ```text
+//! SourceFile --spec::parse--> Spec --ir::build--> Api --emit--> TokenStream --syn--> File --prettyplease--> text
+//! ```
+//!
+//! The crate does no file I/O: callers hand in [`SourceFile`]s and receive file contents keyed
+//! by relative path. Output depends only on the inputs' paths and texts, never on their order.
+
+mod diag;
+mod emit;
+pub mod ir;
+pub mod naming;
+pub mod schema;
+pub mod spec;
+
+pub use diag::{Diagnostic, Diagnostics, Severity};
+pub use spec::{Pagination, SourceFile, Spec};
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Settings of one generation run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Path of the hand-written runtime as seen from the generated code, e.g. `crate::runtime`.
+    pub runtime_path: String,
+    /// How the spec folder is named in headers, e.g. `specs`.
+    pub spec_dir: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { runtime_path: "crate::runtime".to_owned(), spec_dir: "specs".to_owned() }
+    }
+}
+
+/// The result of a successful run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    /// File contents keyed by path relative to the generated `api` folder (`mod.rs`,
+    /// `registry.rs`, `imopenlines/crm/message.rs`, ...).
+    pub files: BTreeMap<String, String>,
+    /// Every scope used, one cargo feature each.
+    pub scopes: BTreeSet<String>,
+    /// Warnings (never errors).
+    pub warnings: Diagnostics,
+}
+
+/// Parses and checks every spec, including checks across files (duplicate names).
+/// Returns the specs in wire-name order and all diagnostics, sorted.
+pub fn check(sources: &[SourceFile]) -> (Vec<Spec>, Diagnostics) {
+    let mut diags = Diagnostics::default();
+    let mut sorted: Vec<&SourceFile> = sources.iter().collect();
+    sorted.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.text.cmp(&b.text)));
+    let mut specs = Vec::new();
+    for src in sorted {
+        if let Some(s) = spec::parse(src, &mut diags) {
+            specs.push(s);
+        }
+    }
+    // Duplicate wire names (methods and aliases, ASCII case ignored as the portal does).
+    let mut seen: BTreeMap<String, (String, usize, String)> = BTreeMap::new();
+    for s in &specs {
+        let names =
+            std::iter::once((&s.method, s.line_of("method"))).chain(s.aliases.iter().map(|a| (a, s.line_of("aliases"))));
+        for (name, line) in names {
+            let key = name.to_ascii_lowercase();
+            match seen.get(&key) {
+                Some((file, first_line, first_name)) => {
+                    let (file, first_line, first_name) = (file.clone(), *first_line, first_name.clone());
+                    diags.push(Diagnostic::error(
+                        &s.file,
+                        line,
+                        None,
+                        format!(
+                            "`{name}` is already defined as `{first_name}` in {file}:{first_line}; wire names and aliases must be unique (ignoring case)"
+                        ),
+                    ));
+                }
+                None => {
+                    seen.insert(key, (s.file.clone(), line, name.clone()));
+                }
+            }
+        }
+    }
+    diags.sort();
+    specs.sort_by(|a, b| a.method.cmp(&b.method));
+    (specs, diags)
+}
+
+/// Generates the `api` module tree from spec files.
+///
+/// On any error, returns every diagnostic of the run (errors and warnings), sorted.
+pub fn generate(sources: &[SourceFile], options: &Options) -> Result<Generated, Diagnostics> {
+    let (specs, diags) = check(sources);
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    let scopes: BTreeSet<String> = specs.iter().map(|s| s.scope.clone()).collect();
+    let api = ir::build(specs);
+    let rt: proc_macro2::TokenStream = match options.runtime_path.parse() {
+        Ok(t) => t,
+        Err(_) => {
+            let mut d = Diagnostics::default();
+            d.push(Diagnostic::error("<options>", 1, None, "the runtime path is not a Rust path"));
+            return Err(d);
+        }
+    };
+    let emitter = emit::Emitter { api: &api, rt, rt_text: options.runtime_path.clone() };
+    let mut files = BTreeMap::new();
+    let mut errors = Diagnostics::default();
+    let mut stack: Vec<&ir::Module> = vec![&api.root];
+    while let Some(m) = stack.pop() {
+        let rel = if m.path.is_empty() { "mod.rs".to_owned() } else { format!("{}.rs", m.path.join("/")) };
+        let own = m.own_files(&api);
+        let header = header(&own, &options.spec_dir);
+        match render(emitter.module(m), &header) {
+            Ok(text) => {
+                files.insert(rel, text);
+            }
+            Err(e) => errors.push(Diagnostic::error(
+                own.iter().next().map_or("<generated>", String::as_str),
+                1,
+                None,
+                format!("internal error: generated code for module `{}` does not parse: {e}", m.wire),
+            )),
+        }
+        stack.extend(m.children.values());
+    }
+    match render(emitter.registry(), &header(&BTreeSet::new(), &options.spec_dir)) {
+        Ok(text) => {
+            files.insert("registry.rs".to_owned(), text);
+        }
+        Err(e) => errors.push(Diagnostic::error("<generated>", 1, None, format!("internal error: registry: {e}"))),
+    }
+    if errors.has_errors() {
+        errors.0.extend(diags.0);
+        errors.sort();
+        return Err(errors);
+    }
+    Ok(Generated { files, scopes, warnings: diags })
+}
+
+fn header(files: &BTreeSet<String>, spec_dir: &str) -> String {
+    let mut h = String::from("// @generated by `cargo xtask generate`. Do not edit: change the spec and regenerate.\n");
+    if files.is_empty() {
+        h.push_str(&format!("// Source: every spec in {}/.\n", naming::comment_text(spec_dir)));
+    } else {
+        h.push_str("// Source:\n");
+        for f in files {
+            h.push_str(&format!("//   {}\n", naming::comment_text(f)));
+        }
+    }
+    h.push('\n');
+    h
+}
+
+fn render(tokens: proc_macro2::TokenStream, header: &str) -> Result<String, syn::Error> {
+    let file: syn::File = syn::parse2(tokens)?;
+    Ok(format!("{header}{}", space_items(&prettyplease::unparse(&file))))
+}
+
+/// Puts a blank line between top-level items, as a person would (prettyplease leaves none).
+/// Only lines at column 0 are looked at; string literals never span lines in our output.
+fn space_items(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    let mut prev: Option<&str> = None;
+    for line in text.lines() {
+        if let Some(p) = prev {
+            let top = !line.starts_with(' ') && !line.is_empty() && line != "}" && !line.starts_with(')');
+            let prev_ends = !p.starts_with(' ') && (p.ends_with('}') || p.ends_with(';')) || p.starts_with("//!");
+            let inner_doc_end = p.starts_with("//!") && line.starts_with("//!");
+            if top && prev_ends && !inner_doc_end {
+                out.push('\n');
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+        prev = Some(line);
+    }
+    out
+}
+
+/// The `[features]` table for the generated crate: one feature per scope, all on by default.
+/// Keys are quoted because scopes may contain dots.
+pub fn features_toml(scopes: &BTreeSet<String>) -> String {
+    let mut out = String::from("[features]\n");
+    let list: Vec<String> = scopes.iter().map(|s| format!("\"{s}\"")).collect();
+    out.push_str(&format!("default = [{}]\n", list.join(", ")));
+    for s in scopes {
+        out.push_str(&format!("\"{s}\" = []\n"));
+    }
+    out
+}

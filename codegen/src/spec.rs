@@ -1,0 +1,453 @@
+//! Stage 1: a spec file's text becomes a [`Spec`] (front-matter checked, body kept, positions known).
+//!
+//! The contract is `shared/spec-format.md`. Nothing here knows about Rust.
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::schema::{self, Schema, SchemaSet};
+use serde_yaml::Value;
+use std::collections::BTreeMap;
+
+/// One spec file handed to the engine: a display path (used in diagnostics and headers) and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    /// The path as it should appear in messages, e.g. `specs/crm.deal.add.md`.
+    pub path: String,
+    /// The file's contents.
+    pub text: String,
+}
+
+/// How a list method pages its results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Pagination {
+    /// The method does not page.
+    None,
+    /// Offset paging: request `start`, response `next` and `total`, pages of 50.
+    Start,
+}
+
+/// A parsed and checked spec.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// The file it came from.
+    pub file: String,
+    /// Wire name, e.g. `imopenlines.crm.message.add`.
+    pub method: String,
+    /// Permission scope, e.g. `imopenlines`.
+    pub scope: String,
+    /// `deprecated` key (default false).
+    pub deprecated: bool,
+    /// Other wire names for the same method.
+    pub aliases: Vec<String>,
+    /// Calls per second allowed by the spec's author (default 2).
+    pub rate_limit_per_sec: f64,
+    /// Paging style (default none).
+    pub pagination: Pagination,
+    /// Request parameters, normalised; always an object schema.
+    pub params: SchemaSet,
+    /// The `result` member, normalised.
+    pub returns: SchemaSet,
+    /// The Markdown body after the front-matter (may be empty).
+    pub body: String,
+    /// 1-based line where the body starts.
+    pub body_line: usize,
+    /// 1-based line of each top-level front-matter key.
+    pub key_lines: BTreeMap<String, usize>,
+}
+
+impl Spec {
+    /// Line of a top-level key, or of the opening `---` when the key is absent.
+    pub fn line_of(&self, key: &str) -> usize {
+        self.key_lines.get(key).copied().unwrap_or(1)
+    }
+}
+
+const KNOWN_KEYS: &[&str] =
+    &["method", "scope", "deprecated", "aliases", "rate_limit_per_sec", "pagination", "params", "returns"];
+
+/// Front-matter text with its position, plus the body.
+struct Split<'a> {
+    front: Vec<&'a str>,
+    /// 1-based line of the first front-matter line.
+    front_line: usize,
+    body: String,
+    body_line: usize,
+}
+
+fn split<'a>(file: &str, text: &'a str) -> Result<Split<'a>, Diagnostic> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // `lines()` drops a trailing "\r" only with "\r\n"; strip any stray "\r" at the end too.
+    let lines: Vec<&str> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
+    let is_fence = |l: &str| l.trim_end() == "---";
+    if !lines.first().is_some_and(|l| is_fence(l)) {
+        return Err(Diagnostic::error(
+            file,
+            1,
+            None,
+            "the file does not start with a `---` line, so it has no front-matter",
+        ));
+    }
+    let Some(close) = lines.iter().skip(1).position(|l| is_fence(l)).map(|i| i + 1) else {
+        return Err(Diagnostic::error(file, 1, None, "the front-matter opened here is never closed by a `---` line"));
+    };
+    let body_lines = &lines[close + 1..];
+    Ok(Split { front: lines[1..close].to_vec(), front_line: 2, body: body_lines.join("\n"), body_line: close + 2 })
+}
+
+/// Finds the line of each top-level key: a line at column 0 of the form `key:` or `"key":`.
+fn top_key_lines(front: &[&str], first_line: usize) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for (i, line) in front.iter().enumerate() {
+        let Some(first) = line.chars().next() else { continue };
+        if first.is_whitespace() || first == '#' || first == '-' {
+            continue;
+        }
+        let key = if let Some(rest) = line.strip_prefix('"') {
+            rest.split('"').next()
+        } else if let Some(rest) = line.strip_prefix('\'') {
+            rest.split('\'').next()
+        } else {
+            line.split(':').next().map(str::trim_end)
+        };
+        if let Some(key) = key {
+            out.entry(key.to_owned()).or_insert(first_line + i);
+        }
+    }
+    out
+}
+
+/// Finds the line of a JSON path inside a top-level key's value by searching, in order, for each
+/// path segment written as a YAML/JSON key. Works for flow and block style alike; falls back to the
+/// last segment it could find.
+pub(crate) struct Locator<'a> {
+    front: Vec<&'a str>,
+    first_line: usize,
+    key_lines: BTreeMap<String, usize>,
+}
+
+impl Locator<'_> {
+    pub(crate) fn line(&self, path: &[String]) -> usize {
+        let Some(top) = path.first() else { return self.first_line.saturating_sub(1).max(1) };
+        let Some(&start) = self.key_lines.get(top) else { return 1 };
+        // The region runs from the key's line to the next top-level key.
+        let end = self.key_lines.values().copied().filter(|&l| l > start).min().unwrap_or(self.first_line + self.front.len());
+        let from = start - self.first_line;
+        let to = (end - self.first_line).min(self.front.len());
+        let region: Vec<&str> = self.front[from..to].to_vec();
+        let text = region.join("\n");
+        let mut pos = text.find(':').map_or(0, |p| p + 1);
+        let mut best = pos;
+        for seg in &path[1..] {
+            if seg.starts_with('[') {
+                continue;
+            }
+            if let Some(p) = find_key(&text, seg, pos) {
+                pos = p;
+                best = p;
+            }
+        }
+        start + text[..best.min(text.len())].matches('\n').count()
+    }
+}
+
+/// Position just after `seg` written as a key (`seg:`, `"seg":`, `'seg':`) at or after `from`.
+fn find_key(text: &str, seg: &str, from: usize) -> Option<usize> {
+    let mut start = from;
+    while start <= text.len() {
+        let rel = text.get(start..)?.find(seg)?;
+        let at = start + rel;
+        let end = at + seg.len();
+        let before = text[..at].chars().next_back();
+        let boundary_ok = before.is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+        let rest = &text[end..];
+        let rest = rest.strip_prefix(['"', '\'']).unwrap_or(rest);
+        if boundary_ok && rest.trim_start_matches([' ', '\t']).starts_with(':') {
+            return Some(end);
+        }
+        start = end;
+    }
+    None
+}
+
+/// Parses one spec file. Diagnostics (errors and warnings) go to `diags`; `None` when an error
+/// makes the spec unusable.
+pub fn parse(src: &SourceFile, diags: &mut Diagnostics) -> Option<Spec> {
+    let file = src.path.as_str();
+    let split = match split(file, &src.text) {
+        Ok(s) => s,
+        Err(d) => {
+            diags.push(d);
+            return None;
+        }
+    };
+    let yaml_text = split.front.join("\n");
+    let value: Value = match serde_yaml::from_str(&yaml_text) {
+        Ok(v) => v,
+        Err(e) => {
+            let line = e.location().map_or(split.front_line, |l| split.front_line + l.line().saturating_sub(1));
+            let msg = e.to_string();
+            // serde_yaml appends " at line N column M" relative to the front-matter; drop it, we give our own.
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+            diags.push(Diagnostic::error(file, line, None, format!("the front-matter is not valid YAML: {msg}")));
+            return None;
+        }
+    };
+    let Value::Mapping(map) = value else {
+        diags.push(Diagnostic::error(
+            file,
+            1,
+            None,
+            format!("the front-matter must be a YAML mapping of keys, not {}", yaml_kind(&value)),
+        ));
+        return None;
+    };
+    let key_lines = top_key_lines(&split.front, split.front_line);
+    let loc = Locator { front: split.front.clone(), first_line: split.front_line, key_lines: key_lines.clone() };
+    let line_of = |k: &str| key_lines.get(k).copied().unwrap_or(1);
+    let before = diags.0.iter().filter(|d| d.is_error()).count();
+
+    let mut fields: BTreeMap<String, Value> = BTreeMap::new();
+    for (k, v) in map {
+        let Some(k) = k.as_str().map(str::to_owned) else {
+            diags.push(Diagnostic::error(file, 1, None, format!("front-matter keys must be strings, found {}", yaml_kind(&k))));
+            continue;
+        };
+        if !KNOWN_KEYS.contains(&k.as_str()) {
+            diags.push(Diagnostic::warning(
+                file,
+                line_of(&k),
+                None,
+                format!("unknown front-matter key `{}` ignored", printable(&k)),
+            ));
+            continue;
+        }
+        fields.insert(k, v);
+    }
+
+    let method = match fields.get("method") {
+        None => {
+            diags.push(Diagnostic::error(file, 1, None, "the required key `method` is missing"));
+            None
+        }
+        Some(v) => match v.as_str() {
+            Some(s) if is_wire_name(s) => Some(s.to_owned()),
+            Some(s) => {
+                diags.push(Diagnostic::error(
+                    file,
+                    line_of("method"),
+                    Some("method".into()),
+                    format!(
+                        "`{}` is not a valid method name (dot-separated segments of the form [A-Za-z][A-Za-z0-9_]*)",
+                        printable(s)
+                    ),
+                ));
+                None
+            }
+            None => {
+                diags.push(type_error(file, line_of("method"), "method", "a string", v));
+                None
+            }
+        },
+    };
+    let scope = match fields.get("scope") {
+        None => {
+            diags.push(Diagnostic::error(file, 1, None, "the required key `scope` is missing"));
+            None
+        }
+        Some(v) => match v.as_str() {
+            Some(s) if is_scope(s) => Some(s.to_owned()),
+            Some(s) => {
+                diags.push(Diagnostic::error(
+                    file,
+                    line_of("scope"),
+                    Some("scope".into()),
+                    format!(
+                        "`{}` is not a valid scope (dot-separated segments of the form [a-z][a-z0-9_]*)",
+                        printable(s)
+                    ),
+                ));
+                None
+            }
+            None => {
+                diags.push(type_error(file, line_of("scope"), "scope", "a string", v));
+                None
+            }
+        },
+    };
+    let deprecated = match fields.get("deprecated") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(v) => {
+            diags.push(type_error(file, line_of("deprecated"), "deprecated", "`true` or `false`", v));
+            false
+        }
+    };
+    let mut aliases = Vec::new();
+    match fields.get("aliases") {
+        None | Some(Value::Null) => {}
+        Some(Value::Sequence(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                match item.as_str() {
+                    Some(s) if is_wire_name(s) => aliases.push(s.to_owned()),
+                    Some(s) => diags.push(Diagnostic::error(
+                        file,
+                        line_of("aliases"),
+                        Some(format!("aliases[{i}]")),
+                        format!("`{}` is not a valid method name for an alias", printable(s)),
+                    )),
+                    None => diags.push(type_error(file, line_of("aliases"), &format!("aliases[{i}]"), "a string", item)),
+                }
+            }
+        }
+        Some(v) => diags.push(type_error(file, line_of("aliases"), "aliases", "a list of strings", v)),
+    }
+    if let Some(m) = &method {
+        for a in &aliases {
+            if a.eq_ignore_ascii_case(m) {
+                diags.push(Diagnostic::error(
+                    file,
+                    line_of("aliases"),
+                    Some("aliases".into()),
+                    format!("alias `{a}` is the method's own name"),
+                ));
+            }
+        }
+    }
+    let rate_limit_per_sec = match fields.get("rate_limit_per_sec") {
+        None => 2.0,
+        Some(v) => match v.as_f64() {
+            Some(n) if n.is_finite() && n > 0.0 => n,
+            Some(_) => {
+                diags.push(Diagnostic::error(
+                    file,
+                    line_of("rate_limit_per_sec"),
+                    Some("rate_limit_per_sec".into()),
+                    format!("must be a number greater than 0, found {}", yaml_short(v)),
+                ));
+                2.0
+            }
+            None => {
+                diags.push(type_error(file, line_of("rate_limit_per_sec"), "rate_limit_per_sec", "a number > 0", v));
+                2.0
+            }
+        },
+    };
+    let pagination = match fields.get("pagination") {
+        None => Pagination::None,
+        Some(v) => match v.as_str() {
+            Some("none") => Pagination::None,
+            Some("start") => Pagination::Start,
+            _ => {
+                diags.push(Diagnostic::error(
+                    file,
+                    line_of("pagination"),
+                    Some("pagination".into()),
+                    format!("must be `none` or `start`, found {}", yaml_short(v)),
+                ));
+                Pagination::None
+            }
+        },
+    };
+
+    let mut sink = schema::Sink { file, loc: &loc, diags };
+    let params = match fields.get("params") {
+        None => SchemaSet::empty_object(),
+        Some(v) => schema::normalise_root(v, "params", &mut sink),
+    };
+    if !matches!(params.root, Schema { kind: schema::Kind::Object(_), nullable: false, .. }) {
+        let path = vec!["params".to_owned()];
+        sink.diags.push(Diagnostic::error(
+            file,
+            loc.line(&path),
+            Some("params".into()),
+            "the top level of `params` must be a non-nullable `type: object` schema",
+        ));
+    }
+    let returns = match fields.get("returns") {
+        None => SchemaSet::any(),
+        Some(v) => schema::normalise_root(v, "returns", &mut sink),
+    };
+
+    let after = diags.0.iter().filter(|d| d.is_error()).count();
+    if after > before {
+        return None;
+    }
+    Some(Spec {
+        file: file.to_owned(),
+        method: method?,
+        scope: scope?,
+        deprecated,
+        aliases,
+        rate_limit_per_sec,
+        pagination,
+        params,
+        returns,
+        body: split.body,
+        body_line: split.body_line,
+        key_lines,
+    })
+}
+
+fn type_error(file: &str, line: usize, path: &str, expected: &str, found: &Value) -> Diagnostic {
+    Diagnostic::error(file, line, Some(path.to_owned()), format!("expected {expected}, found {}", yaml_short(found)))
+}
+
+/// Wire name: dot-separated segments `[A-Za-z][A-Za-z0-9_]*`.
+pub fn is_wire_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|seg| {
+            let mut c = seg.chars();
+            c.next().is_some_and(|f| f.is_ascii_alphabetic()) && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+        })
+}
+
+/// Scope: dot-separated segments `[a-z][a-z0-9_]*`.
+pub fn is_scope(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|seg| {
+            let mut c = seg.chars();
+            c.next().is_some_and(|f| f.is_ascii_lowercase())
+                && c.all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+        })
+}
+
+pub(crate) fn yaml_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+
+/// A short, printable rendering of a YAML value for messages.
+pub(crate) fn yaml_short(v: &Value) -> String {
+    let s = match v {
+        Value::String(s) => format!("\"{s}\""),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Null => "null".to_owned(),
+        other => return yaml_kind(other).to_owned(),
+    };
+    printable(&s)
+}
+
+/// Makes spec-controlled text safe for a one-line message: control and bidi characters escaped,
+/// length bounded.
+pub(crate) fn printable(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i >= 120 {
+            out.push('…');
+            break;
+        }
+        if c.is_control() || crate::naming::is_invisible(c) {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -1,0 +1,5 @@
+//! The fixture specs of `tests/fixtures/specs/`, generated into a crate of their own so that
+//! every construct, awkward name and hostile text they hold is proven to compile, and so
+//! decoding tests can use the generated types. `api` is written by `cargo xtask generate`.
+
+pub mod api;

@@ -1,0 +1,287 @@
+//! `cargo xtask generate | check | lint`: the only place that reads specs from disk and writes
+//! generated files. The engine (`codegen`) does no I/O.
+
+use codegen::{Diagnostics, Generated, Options, SourceFile};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// One spec folder and the crate generated from it.
+struct Target {
+    /// Spec folder, relative to the workspace root.
+    specs: &'static str,
+    /// Crate folder, relative to the workspace root; output goes to `<crate>/src/api/`.
+    krate: &'static str,
+    /// Runtime path as seen from the generated code.
+    runtime: &'static str,
+}
+
+const TARGETS: &[Target] = &[
+    Target { specs: "specs", krate: "generated", runtime: "crate::runtime" },
+    Target { specs: "tests/fixtures/specs", krate: "tests", runtime: "::bitrix24::runtime" },
+];
+
+const BEGIN: &str = "# @generated features begin\n";
+const END: &str = "# @generated features end\n";
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  generate   read specs/ and tests/fixtures/specs/, write the generated crates
+  check      fail with a diff when the committed generated code differs from the specs
+  lint       check the specs (or the given files/folders) without writing anything";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    let result = match args.first().map(String::as_str) {
+        Some("generate") => generate(&root, Mode::Write),
+        Some("check") => generate(&root, Mode::Check),
+        Some("lint") => lint(&root, &args[1..]),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("{msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here).to_path_buf()
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Write,
+    Check,
+}
+
+/// Reads every `*.md` under `dir` (recursively, sorted), naming each by its path from `root`.
+fn read_specs(root: &Path, dir: &Path) -> Result<Vec<SourceFile>, String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = fs::read_dir(&d).map_err(|e| format!("{}: cannot read folder: {e}", d.display()))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| format!("{}: {e}", d.display()))?;
+            let path = entry.path();
+            let ft = entry.file_type().map_err(|e| format!("{}: {e}", path.display()))?;
+            if ft.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == "md") {
+                let text = fs::read(&path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+                let display = display_path(root, &path);
+                let text = String::from_utf8(text).map_err(|e| {
+                    format!("{display}:1: error: the file is not UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to())
+                })?;
+                out.push(SourceFile { path: display, text });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+fn display_path(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
+}
+
+fn print_warnings(d: &Diagnostics) {
+    for w in d.warnings() {
+        eprintln!("{w}");
+    }
+}
+
+/// Everything a target's generated output consists of: files under `src/api/` and Cargo.toml.
+fn expected(root: &Path, t: &Target) -> Result<(Generated, usize, BTreeMap<PathBuf, String>), String> {
+    let sources = read_specs(root, &root.join(t.specs))?;
+    let count = sources.len();
+    if sources.is_empty() {
+        return Err(format!("{}: no spec files (*.md) found", t.specs));
+    }
+    let opts = Options { runtime_path: t.runtime.to_owned(), spec_dir: t.specs.to_owned() };
+    let generated = codegen::generate(&sources, &opts).map_err(|d| {
+        format!("{d}{} error(s) in {}; nothing was written", d.errors().count(), t.specs)
+    })?;
+    let mut files = BTreeMap::new();
+    let api = root.join(t.krate).join("src").join("api");
+    for (rel, text) in &generated.files {
+        files.insert(api.join(rel), text.clone());
+    }
+    let manifest = root.join(t.krate).join("Cargo.toml");
+    let current = fs::read_to_string(&manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let updated = replace_features(&current, &codegen::features_toml(&generated.scopes))
+        .ok_or_else(|| format!("{}: the `{}` / `{}` marker lines are missing", manifest.display(), BEGIN.trim(), END.trim()))?;
+    files.insert(manifest, updated);
+    Ok((generated, count, files))
+}
+
+fn replace_features(manifest: &str, features: &str) -> Option<String> {
+    let b = manifest.find(BEGIN)? + BEGIN.len();
+    let e = manifest[b..].find(END)? + b;
+    Some(format!("{}{}{}", &manifest[..b], features, &manifest[e..]))
+}
+
+/// Existing generated files: every `.rs` under `<crate>/src/api/`.
+fn existing(root: &Path, t: &Target) -> BTreeMap<PathBuf, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.join(t.krate).join("src").join("api")];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&d) else { continue };
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.insert(p.clone(), fs::read_to_string(&p).unwrap_or_default());
+            }
+        }
+    }
+    out
+}
+
+fn generate(root: &Path, mode: Mode) -> Result<(), String> {
+    let mut drift = String::new();
+    let mut drifted = 0usize;
+    for t in TARGETS {
+        let (generated, count, want) = expected(root, t)?;
+        print_warnings(&generated.warnings);
+        let mut have = existing(root, t);
+        let manifest = root.join(t.krate).join("Cargo.toml");
+        have.insert(manifest.clone(), fs::read_to_string(&manifest).unwrap_or_default());
+        let mut written = 0;
+        for (path, text) in &want {
+            let old = have.get(path);
+            if old == Some(text) {
+                continue;
+            }
+            match mode {
+                Mode::Write => {
+                    if let Some(dir) = path.parent() {
+                        fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                    }
+                    fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+                    written += 1;
+                }
+                Mode::Check => {
+                    drifted += 1;
+                    let name = display_path(root, path);
+                    let (label, old) = match old {
+                        Some(o) => ("changed", o.as_str()),
+                        None => ("missing (would be added)", ""),
+                    };
+                    let _ = writeln!(drift, "{name}: {label}");
+                    diff(&mut drift, &name, old, text);
+                }
+            }
+        }
+        let mut removed = 0;
+        for path in have.keys() {
+            if want.contains_key(path) {
+                continue;
+            }
+            match mode {
+                Mode::Write => {
+                    fs::remove_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                    removed += 1;
+                }
+                Mode::Check => {
+                    drifted += 1;
+                    let _ = writeln!(drift, "{}: stale (would be removed)", display_path(root, path));
+                }
+            }
+        }
+        if mode == Mode::Write {
+            remove_empty_dirs(&root.join(t.krate).join("src").join("api"));
+            println!(
+                "{}: {} spec(s) -> {}/src/api: {} file(s) written, {} removed, {} unchanged",
+                t.specs,
+                count,
+                t.krate,
+                written,
+                removed,
+                want.len() - written,
+            );
+        }
+    }
+    if drifted > 0 {
+        return Err(format!(
+            "{drift}\n{drifted} generated file(s) are not up to date with the specs; run `cargo xtask generate` and commit the result"
+        ));
+    }
+    if mode == Mode::Check {
+        println!("generated code is up to date with the specs");
+    }
+    Ok(())
+}
+
+fn remove_empty_dirs(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            remove_empty_dirs(&p);
+            let _ = fs::remove_dir(&p); // fails, harmlessly, when not empty
+        }
+    }
+}
+
+const MAX_DIFF_LINES: usize = 400;
+
+fn diff(out: &mut String, name: &str, old: &str, new: &str) {
+    let d = similar::TextDiff::from_lines(old, new);
+    let text = d.unified_diff().context_radius(3).header(&format!("a/{name}"), &format!("b/{name}")).to_string();
+    for (i, line) in text.lines().enumerate() {
+        if i == MAX_DIFF_LINES {
+            let _ = writeln!(out, "... (diff cut after {MAX_DIFF_LINES} lines)");
+            break;
+        }
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+fn lint(root: &Path, paths: &[String]) -> Result<(), String> {
+    let mut sets: Vec<(String, Vec<SourceFile>)> = Vec::new();
+    if paths.is_empty() {
+        for t in TARGETS {
+            sets.push((t.specs.to_owned(), read_specs(root, &root.join(t.specs))?));
+        }
+    } else {
+        let mut files = Vec::new();
+        for p in paths {
+            let path = PathBuf::from(p);
+            if path.is_dir() {
+                files.extend(read_specs(root, &path)?);
+            } else {
+                let text = fs::read_to_string(&path).map_err(|e| format!("{p}: cannot read: {e}"))?;
+                files.push(SourceFile { path: p.clone(), text });
+            }
+        }
+        sets.push((paths.join(" "), files));
+    }
+    let mut errors = 0;
+    for (name, files) in sets {
+        let (specs, diags) = codegen::check(&files);
+        eprint!("{diags}");
+        errors += diags.errors().count();
+        println!(
+            "{name}: {} spec(s) checked, {} error(s), {} warning(s)",
+            files.len(),
+            diags.errors().count(),
+            diags.warnings().count()
+        );
+        let _ = specs;
+    }
+    if errors > 0 { Err(format!("lint failed with {errors} error(s)")) } else { Ok(()) }
+}
