@@ -393,7 +393,9 @@ impl Emitter<'_> {
             args.push(quote!(deserialize_with = #path));
         }
         if f.optional {
-            args.push(quote!(skip_serializing_if = "Option::is_none"));
+            // `{}` fields are `Value` (null when absent), everything else `Option`.
+            let skip = if f.ty == Ty::Value { "::serde_json::Value::is_null" } else { "Option::is_none" };
+            args.push(quote!(skip_serializing_if = #skip));
         }
         let attr = if args.is_empty() { TokenStream::new() } else { quote!(#[serde(#(#args),*)]) };
         quote!(#doc #attr pub #id: #ty,)

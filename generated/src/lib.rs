@@ -11,5 +11,7 @@
 //! A method `a.b.c` is called as `api::a::b::c(&client, &request)` with the
 //! request type `api::a::b::CRequest` and the response type `api::a::b::CResponse`.
 
+// Generated code is laid out by prettyplease, not rustfmt; `cargo fmt` leaves it alone.
+#[rustfmt::skip]
 pub mod api;
 pub mod runtime;

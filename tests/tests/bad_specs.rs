@@ -1,0 +1,353 @@
+//! Every kind of bad spec gets one clear error naming the file and line (and the JSON path for
+//! schema errors), and never a panic.
+
+use codegen::{Options, SourceFile};
+
+fn src(path: &str, text: &str) -> SourceFile {
+    SourceFile { path: path.to_owned(), text: text.to_owned() }
+}
+
+/// All diagnostics for one file, as printed.
+fn diags(text: &str) -> Vec<String> {
+    let (_, d) = codegen::check(&[src("specs/bad.md", text)]);
+    d.0.iter().map(ToString::to_string).collect()
+}
+
+fn errors(text: &str) -> Vec<String> {
+    let (_, d) = codegen::check(&[src("specs/bad.md", text)]);
+    d.errors().map(ToString::to_string).collect()
+}
+
+fn one_error(text: &str) -> String {
+    let e = errors(text);
+    assert_eq!(e.len(), 1, "expected exactly one error, got {e:#?}");
+    e[0].clone()
+}
+
+const HEAD: &str = "---\nmethod: crm.deal.get\nscope: crm\n";
+
+#[test]
+fn missing_front_matter() {
+    assert_eq!(
+        one_error("# crm.deal.get\n\nno front-matter here\n"),
+        "specs/bad.md:1: error: the file does not start with a `---` line, so it has no front-matter"
+    );
+}
+
+#[test]
+fn unclosed_front_matter() {
+    assert_eq!(
+        one_error("---\nmethod: crm.deal.get\nscope: crm\n"),
+        "specs/bad.md:1: error: the front-matter opened here is never closed by a `---` line"
+    );
+}
+
+#[test]
+fn invalid_yaml_points_at_its_line() {
+    let e = one_error("---\nmethod: crm.deal.get\nscope: crm\nparams: {\"type\": \"object\"\n---\n");
+    assert!(e.starts_with("specs/bad.md:"), "{e}");
+    assert!(e.contains("error: the front-matter is not valid YAML"), "{e}");
+    let line: usize = e["specs/bad.md:".len()..].split(':').next().unwrap_or("0").parse().unwrap_or(0);
+    assert!((4..=5).contains(&line), "line should be at the broken flow mapping, got {e}");
+}
+
+#[test]
+fn front_matter_must_be_a_mapping() {
+    assert_eq!(
+        one_error("---\n- a\n- b\n---\n"),
+        "specs/bad.md:1: error: the front-matter must be a YAML mapping of keys, not a list"
+    );
+    assert_eq!(
+        one_error("---\n---\nbody\n"),
+        "specs/bad.md:1: error: the front-matter must be a YAML mapping of keys, not null"
+    );
+}
+
+#[test]
+fn missing_method_and_scope_are_both_reported() {
+    assert_eq!(
+        errors("---\ndeprecated: false\n---\n"),
+        vec![
+            "specs/bad.md:1: error: the required key `method` is missing",
+            "specs/bad.md:1: error: the required key `scope` is missing",
+        ]
+    );
+}
+
+#[test]
+fn invalid_method_name() {
+    assert_eq!(
+        one_error("---\nscope: crm\nmethod: crm..deal\n---\n"),
+        "specs/bad.md:3: error: method: `crm..deal` is not a valid method name (dot-separated segments of the form [A-Za-z][A-Za-z0-9_]*)"
+    );
+    assert_eq!(
+        one_error("---\nscope: crm\nmethod: 42\n---\n"),
+        "specs/bad.md:3: error: method: expected a string, found 42"
+    );
+}
+
+#[test]
+fn invalid_scope() {
+    assert_eq!(
+        one_error("---\nmethod: crm.deal.get\nscope: CRM\n---\n"),
+        "specs/bad.md:3: error: scope: `CRM` is not a valid scope (dot-separated segments of the form [a-z][a-z0-9_]*)"
+    );
+}
+
+#[test]
+fn deprecated_must_be_a_boolean() {
+    assert_eq!(
+        one_error(&format!("{HEAD}deprecated: \"yes\"\n---\n")),
+        "specs/bad.md:4: error: deprecated: expected `true` or `false`, found \"yes\""
+    );
+}
+
+#[test]
+fn aliases_must_be_valid_names() {
+    assert_eq!(
+        one_error(&format!("{HEAD}aliases: crm.deal.fetch\n---\n")),
+        "specs/bad.md:4: error: aliases: expected a list of strings, found \"crm.deal.fetch\""
+    );
+    assert_eq!(
+        one_error(&format!("{HEAD}aliases: [\"crm deal\"]\n---\n")),
+        "specs/bad.md:4: error: aliases[0]: `crm deal` is not a valid method name for an alias"
+    );
+    assert_eq!(
+        one_error(&format!("{HEAD}aliases: [CRM.DEAL.GET]\n---\n")),
+        "specs/bad.md:4: error: aliases: alias `CRM.DEAL.GET` is the method's own name"
+    );
+}
+
+#[test]
+fn rate_limit_must_be_positive() {
+    assert_eq!(
+        one_error(&format!("{HEAD}rate_limit_per_sec: 0\n---\n")),
+        "specs/bad.md:4: error: rate_limit_per_sec: must be a number greater than 0, found 0"
+    );
+    assert_eq!(
+        one_error(&format!("{HEAD}rate_limit_per_sec: fast\n---\n")),
+        "specs/bad.md:4: error: rate_limit_per_sec: expected a number > 0, found \"fast\""
+    );
+}
+
+#[test]
+fn pagination_must_be_none_or_start() {
+    assert_eq!(
+        one_error(&format!("{HEAD}pagination: cursor\n---\n")),
+        "specs/bad.md:4: error: pagination: must be `none` or `start`, found \"cursor\""
+    );
+}
+
+#[test]
+fn params_must_be_an_object() {
+    assert_eq!(
+        one_error(&format!("{HEAD}params: {{\"type\": \"array\"}}\n---\n")),
+        "specs/bad.md:4: error: params: the top level of `params` must be a non-nullable `type: object` schema"
+    );
+}
+
+#[test]
+fn unknown_type_names_the_json_path_in_flow_style() {
+    assert_eq!(
+        one_error(&format!(
+            "{HEAD}params: {{\"type\":\"object\",\"properties\":{{\"fields\":{{\"type\":\"objekt\"}}}}}}\n---\n"
+        )),
+        "specs/bad.md:4: error: params.properties.fields.type: unknown type \"objekt\"; expected object, array, string, integer, number, boolean or null"
+    );
+}
+
+#[test]
+fn unknown_type_names_the_line_in_block_style() {
+    let text = format!(
+        "{HEAD}params:\n  type: object\n  properties:\n    ID:\n      type: integer\n    TITLE:\n      type: strng\n---\n"
+    );
+    assert_eq!(
+        one_error(&text),
+        "specs/bad.md:10: error: params.properties.TITLE.type: unknown type \"strng\"; expected object, array, string, integer, number, boolean or null"
+    );
+}
+
+#[test]
+fn unresolved_ref() {
+    let text = format!(
+        "{HEAD}returns:\n  type: object\n  properties:\n    owner:\n      $ref: \"#/$defs/User\"\n---\n"
+    );
+    assert_eq!(
+        one_error(&text),
+        "specs/bad.md:8: error: returns.properties.owner.$ref: `#/$defs/User` names no definition in this schema's `$defs`/`definitions`"
+    );
+}
+
+#[test]
+fn external_ref() {
+    let text = format!("{HEAD}returns: {{\"$ref\": \"other.json#/User\"}}\n---\n");
+    assert_eq!(
+        one_error(&text),
+        "specs/bad.md:4: error: returns.$ref: `other.json#/User` is not supported; only `#/$defs/Name` and `#/definitions/Name` of the same schema are"
+    );
+}
+
+#[test]
+fn required_property_must_be_declared() {
+    let text = format!(
+        "{HEAD}params:\n  type: object\n  required: [id]\n  properties:\n    ID: {{type: integer}}\n---\n"
+    );
+    assert_eq!(
+        one_error(&text),
+        "specs/bad.md:6: error: params.required[0]: required property `id` is not declared in `properties`"
+    );
+}
+
+#[test]
+fn enum_values_must_be_strings_or_integers() {
+    let text = format!("{HEAD}returns: {{\"enum\": [\"a\", 1.5]}}\n---\n");
+    assert_eq!(
+        one_error(&text),
+        "specs/bad.md:4: error: returns.enum[1]: enum values must be strings or integers, found 1.5"
+    );
+    let text = format!("{HEAD}returns: {{\"enum\": []}}\n---\n");
+    assert_eq!(one_error(&text), "specs/bad.md:4: error: returns.enum: an enum needs at least one value");
+}
+
+#[test]
+fn all_of_combines_objects_only() {
+    let text = format!(
+        "{HEAD}returns:\n  allOf:\n    - type: object\n      properties: {{a: {{type: string}}}}\n    - type: string\n---\n"
+    );
+    assert_eq!(one_error(&text), "specs/bad.md:5: error: returns.allOf[1]: `allOf` can only combine object schemas");
+}
+
+#[test]
+fn tuple_items_are_rejected() {
+    let text = format!("{HEAD}returns: {{\"type\": \"array\", \"items\": [{{\"type\": \"string\"}}]}}\n---\n");
+    assert_eq!(
+        one_error(&text),
+        "specs/bad.md:4: error: returns.items: tuple-form `items` (a list of schemas) is not supported; give one schema"
+    );
+}
+
+#[test]
+fn a_schema_must_be_a_mapping() {
+    let text = format!("{HEAD}params:\n  type: object\n  properties:\n    ID: 5\n---\n");
+    assert_eq!(one_error(&text), "specs/bad.md:7: error: params.properties.ID: a schema must be a mapping or `true`, found 5");
+    let text = format!("{HEAD}returns: false\n---\n");
+    assert_eq!(one_error(&text), "specs/bad.md:4: error: returns: the schema `false` (no value allowed) is not supported");
+}
+
+#[test]
+fn keyword_values_have_types() {
+    let text = format!("{HEAD}returns: {{\"type\": \"string\", \"description\": 5, \"nullable\": \"yes\"}}\n---\n");
+    assert_eq!(
+        errors(&text),
+        vec![
+            "specs/bad.md:4: error: returns.description: expected a string, found 5",
+            "specs/bad.md:4: error: returns.nullable: expected `true` or `false`, found \"yes\"",
+        ]
+    );
+}
+
+#[test]
+fn too_deep_nesting_is_an_error_not_a_stack_overflow() {
+    let nest = |levels: usize| {
+        let mut schema = String::from("{\"type\":\"string\"}");
+        for _ in 0..levels {
+            schema = format!("{{\"type\":\"array\",\"items\":{schema}}}");
+        }
+        format!("{HEAD}returns: {schema}\n---\n")
+    };
+    // Deeper than the engine's limit of 64 schema levels.
+    let e = errors(&nest(100));
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert!(e[0].starts_with("specs/bad.md:4: error: returns.items.items."), "{e:#?}");
+    assert!(e[0].ends_with("the schema is nested more than 64 levels deep"), "{e:#?}");
+    // Far deeper: the YAML reader's own limit answers first.
+    assert_eq!(
+        errors(&nest(5000)),
+        vec!["specs/bad.md:4: error: the front-matter is not valid YAML: recursion limit exceeded"]
+    );
+}
+
+#[test]
+fn duplicate_methods_across_files_name_both_files() {
+    let a = src("specs/a.md", "---\nmethod: crm.deal.get\nscope: crm\n---\n");
+    let b = src("specs/b.md", "---\nscope: crm\nmethod: CRM.Deal.Get\n---\n");
+    // Input order must not matter.
+    for files in [vec![a.clone(), b.clone()], vec![b, a]] {
+        let (_, d) = codegen::check(&files);
+        let e: Vec<String> = d.errors().map(ToString::to_string).collect();
+        assert_eq!(
+            e,
+            vec![
+                "specs/b.md:3: error: `CRM.Deal.Get` is already defined as `crm.deal.get` in specs/a.md:2; wire names and aliases must be unique (ignoring case)"
+            ]
+        );
+    }
+}
+
+#[test]
+fn duplicate_alias_across_files_names_both_files() {
+    let a = src("specs/a.md", "---\nmethod: crm.deal.get\nscope: crm\naliases: [crm.deal.fetch]\n---\n");
+    let b = src("specs/b.md", "---\nmethod: crm.deal.fetch\nscope: crm\n---\n");
+    let (_, d) = codegen::check(&[a, b]);
+    let e: Vec<String> = d.errors().map(ToString::to_string).collect();
+    assert_eq!(
+        e,
+        vec![
+            "specs/b.md:2: error: `crm.deal.fetch` is already defined as `crm.deal.fetch` in specs/a.md:4; wire names and aliases must be unique (ignoring case)"
+        ]
+    );
+}
+
+#[test]
+fn warnings_for_unknown_keys_keywords_and_formats() {
+    let text = format!(
+        "{HEAD}docs: https://example.invalid/page\nreturns: {{\"type\": \"string\", \"format\": \"uuid\", \"widget\": 1, \"x-bitrix-type\": \"crm_status\"}}\n---\n"
+    );
+    assert_eq!(
+        diags(&text),
+        vec![
+            "specs/bad.md:4: warning: unknown front-matter key `docs` ignored",
+            "specs/bad.md:5: warning: returns.format: unknown format `uuid` ignored",
+            "specs/bad.md:5: warning: returns.widget: unknown schema keyword `widget` ignored",
+        ]
+    );
+    // Warnings do not stop generation.
+    let g = codegen::generate(&[src("specs/bad.md", &text)], &Options::default());
+    assert!(g.is_ok_and(|g| g.warnings.0.len() == 3));
+}
+
+#[test]
+fn all_errors_of_a_run_come_together_sorted() {
+    let files = vec![
+        src("specs/z.md", "---\nmethod: a.b\nscope: Bad\n---\n"),
+        src("specs/a.md", "no front matter"),
+        src("specs/m.md", "---\nmethod: c.d\nscope: crm\npagination: pages\nrate_limit_per_sec: -1\n---\n"),
+    ];
+    let err = codegen::generate(&files, &Options::default()).err().map(|d| d.to_string()).unwrap_or_default();
+    assert_eq!(
+        err,
+        "specs/a.md:1: error: the file does not start with a `---` line, so it has no front-matter\n\
+         specs/m.md:4: error: pagination: must be `none` or `start`, found \"pages\"\n\
+         specs/m.md:5: error: rate_limit_per_sec: must be a number greater than 0, found -1\n\
+         specs/z.md:3: error: scope: `Bad` is not a valid scope (dot-separated segments of the form [a-z][a-z0-9_]*)\n"
+    );
+}
+
+#[test]
+fn hostile_text_in_messages_is_escaped() {
+    let e = one_error("---\nmethod: \"a.b\\u202E\\n#[cfg(x)]\"\nscope: crm\n---\n");
+    assert!(!e.contains('\u{202E}') && !e.contains('\n'), "{e:?}");
+    assert!(e.contains("\\u{202e}"), "{e}");
+}
+
+#[test]
+fn crlf_bom_and_a_body_starting_with_a_rule_are_accepted() {
+    let text = "\u{feff}---\r\nmethod: crm.deal.get\r\nscope: crm\r\n---\r\n\r\n---\r\n# Title\r\n";
+    let (specs, d) = codegen::check(&[src("specs/ok.md", text)]);
+    assert!(d.0.is_empty(), "{d}");
+    assert_eq!(specs.len(), 1);
+    assert_eq!(specs[0].body, "\n---\n# Title\n");
+    assert_eq!(specs[0].body_line, 5);
+    assert_eq!(specs[0].rate_limit_per_sec, 2.0);
+    assert!(!specs[0].deprecated && specs[0].aliases.is_empty());
+}

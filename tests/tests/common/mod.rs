@@ -1,0 +1,53 @@
+//! Shared helpers: reading spec folders of the workspace (tests may do I/O; the engine may not).
+
+#![allow(dead_code)]
+
+use codegen::{Generated, Options, SourceFile};
+use std::path::{Path, PathBuf};
+
+pub fn workspace() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here).to_path_buf()
+}
+
+/// Every `*.md` under `rel` (relative to the workspace), named by its workspace-relative path.
+pub fn read_specs(rel: &str) -> Vec<SourceFile> {
+    let root = workspace();
+    let mut out = Vec::new();
+    let mut stack = vec![root.join(rel)];
+    while let Some(d) = stack.pop() {
+        let mut entries: Vec<PathBuf> =
+            std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())).flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "md") {
+                let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                let name = p.strip_prefix(&root).unwrap_or(&p).to_string_lossy().replace('\\', "/");
+                out.push(SourceFile { path: name, text });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+pub fn options(runtime: &str, spec_dir: &str) -> Options {
+    Options { runtime_path: runtime.to_owned(), spec_dir: spec_dir.to_owned() }
+}
+
+pub fn generate(files: &[SourceFile], opts: &Options) -> Generated {
+    codegen::generate(files, opts).unwrap_or_else(|d| panic!("generation failed:\n{d}"))
+}
+
+/// The files of one generation run as one text, each under a `=== path` line.
+pub fn concat(g: &Generated, keep: impl Fn(&str, &str) -> bool) -> String {
+    let mut out = String::new();
+    for (path, text) in &g.files {
+        if keep(path, text) {
+            out.push_str(&format!("=== {path}\n{text}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,238 @@
+//! Spec-controlled text (descriptions, titles, enum values, property and definition names) can
+//! never inject code or break the build. The fixture crate compiles the hostile fixtures; these
+//! tests parse generated source with `syn` and check that every hostile string came out as data.
+
+use codegen::{Options, SourceFile};
+use std::collections::BTreeSet;
+
+const HOSTILE: &[&str] = &[
+    "*/",
+    "/*",
+    "\"#",
+    "\"",
+    "\\",
+    "`",
+    "```rust\nfn main() { std::process::exit(1) }\n```",
+    "~~~",
+    "#[cfg(test)]",
+    "#![allow(warnings)]",
+    "}; fn evil() {",
+    "<script>alert(1)</script>",
+    "[link](javascript:alert(1))",
+    "\u{202E}gnp.exe",
+    "\u{2066}x\u{2069}",
+    "nul\0byte",
+    "bell\u{7}",
+    "line\r\nbreak",
+    "r#x",
+    "Self",
+    "self",
+    "gen",
+    "1",
+    "",
+    "Other",
+    "ФИО",
+    "名前",
+];
+
+fn spec_text() -> String {
+    let mut props = serde_json::Map::new();
+    for (i, h) in HOSTILE.iter().enumerate() {
+        props.insert(
+            (*h).to_owned(),
+            serde_json::json!({ "type": "string", "description": h, "title": h, "x-note": h, "examples": [h], "default": h, "pattern": format!("^{i}$") }),
+        );
+    }
+    props.insert("choice".to_owned(), serde_json::json!({ "enum": HOSTILE, "description": HOSTILE.join(" ") }));
+    props.insert("either".to_owned(), serde_json::json!({ "oneOf": HOSTILE.iter().take(5).map(|h| serde_json::json!({"type": "object", "title": h, "properties": {"a": {"type": "string"}}})).collect::<Vec<_>>() }));
+    let mut defs = serde_json::Map::new();
+    for h in HOSTILE {
+        defs.insert((*h).to_owned(), serde_json::json!({ "type": "object", "description": h, "properties": { "v": { "type": "integer" } } }));
+    }
+    props.insert("refs".to_owned(), serde_json::json!({ "type": "array", "items": { "$ref": "#/$defs/*/" } }));
+    let params = serde_json::json!({ "type": "object", "properties": props, "$defs": defs });
+    format!("---\nmethod: hostile.check\nscope: hostile\nparams: {params}\n---\nbody with */ and ```\n")
+}
+
+fn generated() -> codegen::Generated {
+    let src = SourceFile { path: "specs/hostile.check.md".to_owned(), text: spec_text() };
+    codegen::generate(&[src], &Options::default()).unwrap_or_else(|d| panic!("{d}"))
+}
+
+fn module() -> syn::File {
+    let g = generated();
+    let text = g.files.get("hostile.rs").unwrap_or_else(|| panic!("no hostile.rs in {:?}", g.files.keys()));
+    syn::parse_file(text).unwrap_or_else(|e| panic!("generated code does not parse: {e}\n{text}"))
+}
+
+fn serde_rename(attrs: &[syn::Attribute]) -> Option<String> {
+    let mut out = None;
+    for a in attrs {
+        if a.path().is_ident("serde") {
+            let _ = a.parse_nested_meta(|meta| {
+                if meta.path.is_ident("rename") {
+                    let lit: syn::LitStr = meta.value()?.parse()?;
+                    out = Some(lit.value());
+                } else if meta.input.peek(syn::Token![=]) {
+                    let _: syn::Expr = meta.value()?.parse()?;
+                }
+                Ok(())
+            });
+        }
+    }
+    out
+}
+
+#[test]
+fn every_hostile_property_name_is_one_field_renamed_to_itself() {
+    let file = module();
+    let request = file
+        .items
+        .iter()
+        .find_map(|i| match i {
+            syn::Item::Struct(s) if s.ident == "CheckRequest" => Some(s),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no CheckRequest"));
+    let mut wire = BTreeSet::new();
+    let mut idents = BTreeSet::new();
+    for f in &request.fields {
+        let ident = f.ident.as_ref().map(ToString::to_string).unwrap_or_default();
+        let name = serde_rename(&f.attrs).unwrap_or_else(|| ident.clone());
+        assert!(idents.insert(ident.clone()), "duplicate field {ident}");
+        assert!(wire.insert(name), "duplicate wire name for {ident}");
+    }
+    let mut expected: BTreeSet<String> = HOSTILE.iter().map(|s| (*s).to_owned()).collect();
+    expected.extend(["choice", "either", "refs"].map(str::to_owned));
+    assert_eq!(wire, expected, "wire names must reach the wire unchanged, all of them");
+}
+
+#[test]
+fn nothing_but_the_expected_items_exists() {
+    let file = module();
+    for item in &file.items {
+        let name = match item {
+            syn::Item::Struct(s) => s.ident.to_string(),
+            syn::Item::Enum(e) => e.ident.to_string(),
+            syn::Item::Fn(f) => f.sig.ident.to_string(),
+            syn::Item::Impl(_) => continue,
+            syn::Item::Type(t) => t.ident.to_string(),
+            other => panic!("unexpected item {}", quote_item(other)),
+        };
+        assert!(name == "check" || name.starts_with("Check"), "unexpected item `{name}`");
+        assert!(!name.contains("evil"));
+    }
+    // No attribute other than the ones the generator writes.
+    let text = generated().files.get("hostile.rs").cloned().unwrap_or_default();
+    for line in text.lines() {
+        let t = line.trim_start();
+        if t.starts_with("#[") || t.starts_with("#![") {
+            let ok = ["#[derive(", "#[serde(", "#[cfg(feature", "#[deprecated("].iter().any(|p| t.starts_with(p))
+                || t == "#[serde(untagged)]"
+                || t == "#[serde(deny_unknown_fields)]";
+            assert!(ok, "unexpected attribute line: {line}");
+        }
+    }
+}
+
+/// True when `pat` occurs in `doc` without a backslash before it (an odd number of them).
+fn unescaped(doc: &str, pat: &str) -> bool {
+    doc.match_indices(pat).any(|(i, _)| {
+        let slashes = doc[..i].chars().rev().take_while(|&c| c == '\\').count();
+        slashes % 2 == 0
+    })
+}
+
+fn strip_safe_code_spans(doc: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "_.-:".contains(c);
+    let mut out = String::new();
+    let mut rest = doc;
+    while let Some(i) = rest.find('`') {
+        let after = &rest[i + 1..];
+        let span_len = after.find(|c: char| !safe(c)).unwrap_or(after.len());
+        let unescaped_open = rest[..i].chars().next_back() != Some('\\');
+        if unescaped_open && after[span_len..].starts_with('`') {
+            out.push_str(&rest[..i]);
+            rest = &after[span_len + 1..];
+        } else {
+            out.push_str(&rest[..=i]);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn quote_item(i: &syn::Item) -> String {
+    format!("{:?}", std::mem::discriminant(i))
+}
+
+#[test]
+fn hostile_text_never_reaches_the_output_raw() {
+    for (path, text) in generated().files {
+        for bad in ['\u{202E}', '\u{2066}', '\u{2069}', '\0', '\u{7}', '\r'] {
+            assert!(!text.contains(bad), "{path} holds raw {:?}", bad);
+        }
+        // Doc comments: one line each, no fence or HTML that rustdoc would act on.
+        for line in text.lines() {
+            let t = line.trim_start();
+            if let Some(doc) = t.strip_prefix("///").or_else(|| t.strip_prefix("//!")) {
+                // The generator's own code spans hold only validated names (`crm.deal.get`, `date-time`).
+                let doc = strip_safe_code_spans(doc);
+                for active in ["`", "~", "<", ">", "[", "]", "*"] {
+                    assert!(!unescaped(&doc, active), "{path}: unescaped {active} in doc: {line}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn enum_values_survive_as_string_literals() {
+    let file = module();
+    let choice = file
+        .items
+        .iter()
+        .find_map(|i| match i {
+            syn::Item::Enum(e) if e.ident == "CheckRequestChoice" => Some(e),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no CheckRequestChoice"));
+    let distinct: BTreeSet<&str> = HOSTILE.iter().copied().collect();
+    assert_eq!(choice.variants.len(), distinct.len() + 1, "one variant per value plus the catch-all");
+    // The as_str arms return exactly the values.
+    let text = generated().files.get("hostile.rs").cloned().unwrap_or_default();
+    let mut found = BTreeSet::new();
+    let parsed: syn::File = syn::parse_file(&text).unwrap_or_else(|e| panic!("{e}"));
+    for item in &parsed.items {
+        if let syn::Item::Impl(imp) = item {
+            let is_choice = matches!(&*imp.self_ty, syn::Type::Path(p) if p.path.is_ident("CheckRequestChoice"));
+            if !is_choice || imp.trait_.is_some() {
+                continue;
+            }
+            for it in &imp.items {
+                if let syn::ImplItem::Fn(f) = it {
+                    for stmt in &f.block.stmts {
+                        if let syn::Stmt::Expr(syn::Expr::Match(m), _) = stmt {
+                            for arm in &m.arms {
+                                // prettyplease puts long bodies in a block: `=> { "..." }`.
+                                let body = match &*arm.body {
+                                    syn::Expr::Block(b) => match b.block.stmts.as_slice() {
+                                        [syn::Stmt::Expr(e, None)] => e,
+                                        _ => continue,
+                                    },
+                                    e => e,
+                                };
+                                if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = body {
+                                    found.insert(s.value());
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let expected: BTreeSet<String> = distinct.iter().map(|s| (*s).to_owned()).collect();
+    assert_eq!(found, expected);
+}
