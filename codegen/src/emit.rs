@@ -304,6 +304,23 @@ impl Emitter<'_> {
                 let ty = self.ty(ty, m);
                 quote!(#doc #cfg pub type #name = #ty;)
             }
+            Body::Newtype(ty) => {
+                let inner = self.ty(ty, m);
+                let with = if Self::needs_loose(ty) {
+                    let path = format!("{}::loose::de", self.rt_text);
+                    quote!(#[serde(deserialize_with = #path)])
+                } else {
+                    TokenStream::new()
+                };
+                let loose = self.loose_impl(&name, "plain", cfg);
+                quote! {
+                    #doc #cfg
+                    #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+                    #[serde(transparent)]
+                    pub struct #name(#with pub #inner);
+                    #loose
+                }
+            }
             Body::Struct { fields, extra, deny_unknown } => {
                 let mut fs = TokenStream::new();
                 let mut all_optional = true;

@@ -98,8 +98,11 @@ pub enum Body {
     },
     /// An untagged union.
     Union(Vec<Variant>),
-    /// `pub type X = ...;` (response types that are not structs or enums).
+    /// `pub type X = ...;` (response types and definitions that are not structs or enums).
     Alias(Ty),
+    /// `pub struct X(pub ...);`: an alias that would refer to itself (`A = Vec<A>`), which a
+    /// type alias cannot.
+    Newtype(Ty),
 }
 
 /// A named type of a module.
@@ -298,6 +301,7 @@ pub fn build(mut specs: Vec<Spec>) -> Api {
             }
         }
     }
+    newtype_alias_cycles(&mut root);
     box_cycles(&mut root);
     Api { methods, root }
 }
@@ -563,6 +567,55 @@ pub fn doc_lines(s: &Schema) -> Vec<String> {
     s.doc.as_deref().and_then(|d| naming::doc_line(d, 300)).into_iter().collect()
 }
 
+/// Turns aliases that reach themselves through other aliases only into newtypes: a cycle of
+/// type aliases never ends, a cycle through a struct does.
+fn newtype_alias_cycles(m: &mut Module) {
+    let n = m.types.len();
+    let mut edges: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); n];
+    for (i, t) in m.types.iter().enumerate() {
+        if let Body::Alias(ty) = &t.body {
+            all_refs(ty, &mut edges[i]);
+        }
+    }
+    let is_alias: Vec<bool> = m.types.iter().map(|t| matches!(t.body, Body::Alias(_))).collect();
+    for i in 0..n {
+        if !is_alias[i] {
+            continue;
+        }
+        let mut seen = vec![false; n];
+        let mut stack: Vec<usize> = edges[i].iter().copied().collect();
+        let mut cyclic = false;
+        while let Some(x) = stack.pop() {
+            if x == i {
+                cyclic = true;
+                break;
+            }
+            if !is_alias[x] || std::mem::replace(&mut seen[x], true) {
+                continue;
+            }
+            stack.extend(edges[x].iter().copied());
+        }
+        if cyclic {
+            if let Body::Alias(ty) = &m.types[i].body {
+                m.types[i].body = Body::Newtype(ty.clone());
+            }
+        }
+    }
+    for c in m.children.values_mut() {
+        newtype_alias_cycles(c);
+    }
+}
+
+fn all_refs(ty: &Ty, out: &mut BTreeSet<usize>) {
+    match ty {
+        Ty::Named(i) => {
+            out.insert(*i);
+        }
+        Ty::Option(t) | Ty::Vec(t) | Ty::Map(t) | Ty::Box(t) => all_refs(t, out),
+        _ => {}
+    }
+}
+
 /// Wraps in `Box` every direct (not behind `Vec`/`BTreeMap`/`Box`) reference that closes a cycle.
 fn box_cycles(m: &mut Module) {
     let n = m.types.len();
@@ -613,7 +666,7 @@ fn box_cycles(m: &mut Module) {
                     box_direct(&mut v.ty, targets);
                 }
             }
-            Body::Alias(ty) => box_direct(ty, targets),
+            Body::Alias(ty) | Body::Newtype(ty) => box_direct(ty, targets),
             Body::Enum { .. } | Body::Pending => {}
         }
     }
@@ -628,7 +681,7 @@ fn body_types(b: &Body) -> Vec<&Ty> {
             fields.iter().map(|f| &f.ty).chain(extra.iter().map(|(_, t)| t)).collect()
         }
         Body::Union(vs) => vs.iter().map(|v| &v.ty).collect(),
-        Body::Alias(t) => vec![t],
+        Body::Alias(t) | Body::Newtype(t) => vec![t],
         Body::Enum { .. } | Body::Pending => Vec::new(),
     }
 }

@@ -31,7 +31,9 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   generate   read specs/ and tests/fixtures/specs/, write the generated crates
   check      fail with a diff when the committed generated code differs from the specs
-  lint       check the specs (or the given files/folders) without writing anything";
+  lint       check the specs (or the given files/folders) without writing anything
+  bench      time generation and the generated crate's build (run with --release:
+             `cargo run --release -p xtask -- bench`)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Some("generate") => generate(&root, Mode::Write),
         Some("check") => generate(&root, Mode::Check),
         Some("lint") => lint(&root, &args[1..]),
+        Some("bench") => bench(&root),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -284,4 +287,60 @@ fn lint(root: &Path, paths: &[String]) -> Result<(), String> {
         let _ = specs;
     }
     if errors > 0 { Err(format!("lint failed with {errors} error(s)")) } else { Ok(()) }
+}
+
+/// Benchmark, not a test: prints figures for the README.
+fn bench(root: &Path) -> Result<(), String> {
+    use std::time::{Duration, Instant};
+    let mut all = Vec::new();
+    for t in TARGETS {
+        all.extend(read_specs(root, &root.join(t.specs))?);
+    }
+    let opts = Options::default();
+    let runs = 20;
+    let mut times: Vec<Duration> = Vec::new();
+    let mut files = 0;
+    let mut bytes = 0;
+    for _ in 0..runs {
+        let start = Instant::now();
+        let g = codegen::generate(&all, &opts).map_err(|d| d.to_string())?;
+        times.push(start.elapsed());
+        files = g.files.len();
+        bytes = g.files.values().map(String::len).sum::<usize>();
+    }
+    times.sort();
+    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    println!(
+        "generation ({profile} build of the engine): {} specs -> {files} files, {bytes} bytes; median {:.1} ms, min {:.1} ms over {runs} runs",
+        all.len(),
+        times[runs / 2].as_secs_f64() * 1e3,
+        times[0].as_secs_f64() * 1e3,
+    );
+    for (label, args) in [
+        ("cargo build -p bitrix24 --all-features", vec!["build", "-q", "-p", "bitrix24", "--all-features"]),
+        ("cargo build -p bitrix24 --no-default-features", vec!["build", "-q", "-p", "bitrix24", "--no-default-features"]),
+        ("cargo build -p bitrix24-tests (fixtures, all features)", vec!["build", "-q", "-p", "bitrix24-tests"]),
+    ] {
+        let pkg = args[3];
+        // Dependencies stay built; only the package itself is rebuilt.
+        let status = std::process::Command::new("cargo")
+            .current_dir(root)
+            .args(["clean", "-q", "-p", pkg])
+            .status()
+            .map_err(|e| format!("cargo clean: {e}"))?;
+        if !status.success() {
+            return Err(format!("cargo clean -p {pkg} failed"));
+        }
+        let start = Instant::now();
+        let status = std::process::Command::new("cargo")
+            .current_dir(root)
+            .args(&args)
+            .status()
+            .map_err(|e| format!("cargo build: {e}"))?;
+        if !status.success() {
+            return Err(format!("{label} failed"));
+        }
+        println!("{label}: {:.1} s (dependencies already built)", start.elapsed().as_secs_f64());
+    }
+    Ok(())
 }
