@@ -27,12 +27,34 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub(crate) fn error(file: &str, line: usize, path: Option<String>, message: impl Into<String>) -> Self {
-        Diagnostic { file: file.to_owned(), line, severity: Severity::Error, path, message: message.into() }
+    pub(crate) fn error(
+        file: &str,
+        line: usize,
+        path: Option<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            file: file.to_owned(),
+            line,
+            severity: Severity::Error,
+            path,
+            message: message.into(),
+        }
     }
 
-    pub(crate) fn warning(file: &str, line: usize, path: Option<String>, message: impl Into<String>) -> Self {
-        Diagnostic { file: file.to_owned(), line, severity: Severity::Warning, path, message: message.into() }
+    pub(crate) fn warning(
+        file: &str,
+        line: usize,
+        path: Option<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            file: file.to_owned(),
+            line,
+            severity: Severity::Warning,
+            path,
+            message: message.into(),
+        }
     }
 
     /// True for [`Severity::Error`].

@@ -142,7 +142,11 @@ impl Emitter<'_> {
                         .filter(|&r| r > method.request)
                         .min()
                         .unwrap_or(m.types.len());
-                    let cfg = if item_cfg { cfg_for(&[method.spec.scope.clone()].into()) } else { TokenStream::new() };
+                    let cfg = if item_cfg {
+                        cfg_for(&[method.spec.scope.clone()].into())
+                    } else {
+                        TokenStream::new()
+                    };
                     items.extend(self.method_fn(method, &cfg));
                     for t in &m.types[method.request..end] {
                         items.extend(self.type_def(t, m, &cfg));
@@ -151,7 +155,11 @@ impl Emitter<'_> {
                 }
                 Entry::Alias(a) => {
                     let method = &api.methods[a.method];
-                    let cfg = if item_cfg { cfg_for(&[method.spec.scope.clone()].into()) } else { TokenStream::new() };
+                    let cfg = if item_cfg {
+                        cfg_for(&[method.spec.scope.clone()].into())
+                    } else {
+                        TokenStream::new()
+                    };
                     items.extend(self.alias_fn(a, method, m, &cfg));
                 }
             }
@@ -232,7 +240,13 @@ impl Emitter<'_> {
         }
     }
 
-    fn alias_fn(&self, a: &AliasFn, method: &Method, here: &Module, cfg: &TokenStream) -> TokenStream {
+    fn alias_fn(
+        &self,
+        a: &AliasFn,
+        method: &Method,
+        here: &Module,
+        cfg: &TokenStream,
+    ) -> TokenStream {
         let rt = &self.rt;
         let target = self.module_of(method);
         // Relative path from this module to the method's module.
@@ -256,7 +270,10 @@ impl Emitter<'_> {
             primary.extend(quote!(#id::));
         }
         let lines = vec![
-            format!("Calls `{}` under its alias `{}`.", method.spec.method, a.wire),
+            format!(
+                "Calls `{}` under its alias `{}`.",
+                method.spec.method, a.wire
+            ),
             format!("Same parameters and result as `{}`.", method.spec.method),
         ];
         let doc = docs(&lines);
@@ -282,12 +299,31 @@ impl Emitter<'_> {
         }
     }
 
-    fn loose_impl(&self, name: &Ident, how: &str, cfg: &TokenStream) -> TokenStream {
+    /// `impl Loose`: `how` is the runtime function that decodes the type; `consts` are the
+    /// `Loose` constants saying which of PHP's "absent" spellings are real values of it.
+    fn loose_impl(
+        &self,
+        name: &Ident,
+        how: &str,
+        consts: LooseConsts,
+        cfg: &TokenStream,
+    ) -> TokenStream {
         let rt = &self.rt;
         let how = ident(how);
+        let mut cs = TokenStream::new();
+        if consts.false_is_value {
+            cs.extend(quote!(const FALSE_IS_VALUE: bool = true;));
+        }
+        if consts.empty_string_is_value {
+            cs.extend(quote!(const EMPTY_STRING_IS_VALUE: bool = true;));
+        }
+        if consts.empty_array_is_value {
+            cs.extend(quote!(const EMPTY_ARRAY_IS_VALUE: bool = true;));
+        }
         quote! {
             #cfg
             impl #rt::loose::Loose for #name {
+                #cs
                 fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                     #rt::loose::#how(deserializer)
                 }
@@ -312,7 +348,7 @@ impl Emitter<'_> {
                 } else {
                     TokenStream::new()
                 };
-                let loose = self.loose_impl(&name, "plain", cfg);
+                let loose = self.loose_impl(&name, "plain", LooseConsts::of(ty), cfg);
                 quote! {
                     #doc #cfg
                     #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -321,7 +357,11 @@ impl Emitter<'_> {
                     #loose
                 }
             }
-            Body::Struct { fields, extra, deny_unknown } => {
+            Body::Struct {
+                fields,
+                extra,
+                deny_unknown,
+            } => {
                 let mut fs = TokenStream::new();
                 let mut all_optional = true;
                 for f in fields {
@@ -343,13 +383,17 @@ impl Emitter<'_> {
                         pub #id: ::std::collections::BTreeMap<String, #vt>,
                     });
                 }
-                let default = if all_optional { quote!(Default,) } else { TokenStream::new() };
+                let default = if all_optional {
+                    quote!(Default,)
+                } else {
+                    TokenStream::new()
+                };
                 let deny = if *deny_unknown && extra.is_none() {
                     quote!(#[serde(deny_unknown_fields)])
                 } else {
                     TokenStream::new()
                 };
-                let loose = self.loose_impl(&name, "object", cfg);
+                let loose = self.loose_impl(&name, "object", LooseConsts::default(), cfg);
                 quote! {
                     #doc #cfg
                     #[derive(Debug, Clone, PartialEq, #default ::serde::Serialize, ::serde::Deserialize)]
@@ -373,7 +417,10 @@ impl Emitter<'_> {
                     };
                     vs.extend(quote!(#vdoc #vid(#with #vt),));
                 }
-                let loose = self.loose_impl(&name, "plain", cfg);
+                let consts = variants
+                    .iter()
+                    .fold(LooseConsts::default(), |c, v| c.or(LooseConsts::of(&v.ty)));
+                let loose = self.loose_impl(&name, "plain", consts, cfg);
                 quote! {
                     #doc #cfg
                     #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -411,10 +458,18 @@ impl Emitter<'_> {
         }
         if f.optional {
             // `{}` fields are `Value` (null when absent), everything else `Option`.
-            let skip = if f.ty == Ty::Value { "::serde_json::Value::is_null" } else { "Option::is_none" };
+            let skip = if f.ty == Ty::Value {
+                "::serde_json::Value::is_null"
+            } else {
+                "Option::is_none"
+            };
             args.push(quote!(skip_serializing_if = #skip));
         }
-        let attr = if args.is_empty() { TokenStream::new() } else { quote!(#[serde(#(#args),*)]) };
+        let attr = if args.is_empty() {
+            TokenStream::new()
+        } else {
+            quote!(#[serde(#(#args),*)])
+        };
         quote!(#doc #attr pub #id: #ty,)
     }
 
@@ -436,21 +491,32 @@ impl Emitter<'_> {
             let text = match v {
                 EnumValue::Str(s) if s.is_empty() => "The empty string.".to_owned(),
                 EnumValue::Str(s) => {
-                    format!("The value {}.", naming::doc_line(&format!("\"{s}\""), 120).unwrap_or_default())
+                    format!(
+                        "The value {}.",
+                        naming::doc_line(&format!("\"{s}\""), 120).unwrap_or_default()
+                    )
                 }
                 EnumValue::Int(n) => format!("The value {n}."),
             };
             let vdoc = doc_attr(&text);
             variants.extend(quote!(#vdoc #vid,));
         }
-        let loose = self.loose_impl(name, "plain", cfg);
+        let consts = LooseConsts {
+            empty_string_is_value: values
+                .iter()
+                .any(|(_, v)| matches!(v, EnumValue::Str(s) if s.is_empty())),
+            ..LooseConsts::default()
+        };
+        let loose = self.loose_impl(name, "plain", consts, cfg);
         let lit = |s: &str| Literal::string(s);
         if has_str && !has_int {
             let arms_to: Vec<TokenStream> = values
                 .iter()
                 .map(|(vn, v)| {
                     let vid = ident(vn);
-                    let EnumValue::Str(s) = v else { return TokenStream::new() };
+                    let EnumValue::Str(s) = v else {
+                        return TokenStream::new();
+                    };
                     let l = lit(s);
                     quote!(Self::#vid => #l,)
                 })
@@ -459,7 +525,9 @@ impl Emitter<'_> {
                 .iter()
                 .map(|(vn, v)| {
                     let vid = ident(vn);
-                    let EnumValue::Str(s) = v else { return TokenStream::new() };
+                    let EnumValue::Str(s) = v else {
+                        return TokenStream::new();
+                    };
                     let l = lit(s);
                     quote!(#l => Self::#vid,)
                 })
@@ -506,7 +574,9 @@ impl Emitter<'_> {
                 .iter()
                 .map(|(vn, v)| {
                     let vid = ident(vn);
-                    let EnumValue::Int(n) = v else { return TokenStream::new() };
+                    let EnumValue::Int(n) = v else {
+                        return TokenStream::new();
+                    };
                     let l = Literal::i64_unsuffixed(*n);
                     quote!(Self::#vid => #l,)
                 })
@@ -515,7 +585,9 @@ impl Emitter<'_> {
                 .iter()
                 .map(|(vn, v)| {
                     let vid = ident(vn);
-                    let EnumValue::Int(n) = v else { return TokenStream::new() };
+                    let EnumValue::Int(n) = v else {
+                        return TokenStream::new();
+                    };
                     let l = Literal::i64_unsuffixed(*n);
                     quote!(#l => Self::#vid,)
                 })
@@ -643,8 +715,10 @@ impl Emitter<'_> {
                     enabled: cfg!(feature = #scope),
                 }
             });
-            let lower: Vec<String> =
-                std::iter::once(name).chain(aliases.iter()).map(|n| n.to_ascii_lowercase()).collect();
+            let lower: Vec<String> = std::iter::once(name)
+                .chain(aliases.iter())
+                .map(|n| n.to_ascii_lowercase())
+                .collect();
             let idx = Literal::usize_unsuffixed(i);
             index_arms.push(quote!(#(#lower)|* => Some(#idx),));
             let module = self.module_of(method);
@@ -706,5 +780,54 @@ impl Emitter<'_> {
 }
 
 fn format_rate(r: f64) -> String {
-    if r == 1.0 { "1 call".to_owned() } else { format!("{r} calls") }
+    if r == 1.0 {
+        "1 call".to_owned()
+    } else {
+        format!("{r} calls")
+    }
+}
+
+/// Which of PHP's "absent" spellings (`false`, `""`, `[]`) are real values of a type; emitted
+/// as the constants of its `Loose` impl so `Option<T>` can tell absence from a value.
+#[derive(Debug, Clone, Copy, Default)]
+struct LooseConsts {
+    false_is_value: bool,
+    empty_string_is_value: bool,
+    empty_array_is_value: bool,
+}
+
+impl LooseConsts {
+    /// The constants of a type written in a field, as far as they can be read off it.
+    fn of(t: &Ty) -> LooseConsts {
+        match t {
+            Ty::Bool => LooseConsts {
+                false_is_value: true,
+                ..LooseConsts::default()
+            },
+            Ty::String => LooseConsts {
+                empty_string_is_value: true,
+                ..LooseConsts::default()
+            },
+            Ty::Value => LooseConsts {
+                false_is_value: true,
+                empty_string_is_value: true,
+                empty_array_is_value: true,
+            },
+            Ty::Vec(_) | Ty::Map(_) | Ty::JsonMap => LooseConsts {
+                empty_array_is_value: true,
+                ..LooseConsts::default()
+            },
+            Ty::Box(inner) => LooseConsts::of(inner),
+            // Named types carry their own constants; an `Option` is never inside a union.
+            Ty::I32 | Ty::I64 | Ty::F64 | Ty::Option(_) | Ty::Named(_) => LooseConsts::default(),
+        }
+    }
+
+    fn or(self, other: LooseConsts) -> LooseConsts {
+        LooseConsts {
+            false_is_value: self.false_is_value || other.false_is_value,
+            empty_string_is_value: self.empty_string_is_value || other.empty_string_is_value,
+            empty_array_is_value: self.empty_array_is_value || other.empty_array_is_value,
+        }
+    }
 }

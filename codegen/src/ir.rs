@@ -227,7 +227,10 @@ pub fn build(mut specs: Vec<Spec>) -> Api {
     let mut module_idents: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new(); // wire ns -> rust path
     module_idents.insert(Vec::new(), Vec::new());
     let mut scope_names: BTreeMap<Vec<String>, Names> = BTreeMap::new();
-    scope_names.insert(Vec::new(), Names::with_reserved(ROOT_RESERVED_MODULES.iter().copied()));
+    scope_names.insert(
+        Vec::new(),
+        Names::with_reserved(ROOT_RESERVED_MODULES.iter().copied()),
+    );
     for ns in &namespaces {
         let parent_wire = ns[..ns.len() - 1].to_vec();
         let parent_path = module_idents.get(&parent_wire).cloned().unwrap_or_default();
@@ -252,10 +255,16 @@ pub fn build(mut specs: Vec<Spec>) -> Api {
     }
     let mut per_module: BTreeMap<Vec<String>, Vec<Entry>> = BTreeMap::new();
     for (i, s) in specs.iter().enumerate() {
-        for (name, is_alias) in std::iter::once((&s.method, false)).chain(s.aliases.iter().map(|a| (a, true))) {
+        for (name, is_alias) in
+            std::iter::once((&s.method, false)).chain(s.aliases.iter().map(|a| (a, true)))
+        {
             let segs: Vec<String> = name.split('.').map(str::to_owned).collect();
             let ns = segs[..segs.len() - 1].to_vec();
-            per_module.entry(ns).or_default().push(Entry { wire: name.clone(), method: i, is_alias });
+            per_module.entry(ns).or_default().push(Entry {
+                wire: name.clone(),
+                method: i,
+                is_alias,
+            });
         }
     }
     let mut fn_idents: BTreeMap<(usize, bool, String), (Vec<String>, String)> = BTreeMap::new();
@@ -266,7 +275,10 @@ pub fn build(mut specs: Vec<Spec>) -> Api {
         for e in entries.iter() {
             let leaf = e.wire.rsplit('.').next().unwrap_or(&e.wire);
             let ident = names.take(&naming::snake(leaf, "call"));
-            fn_idents.insert((e.method, e.is_alias, e.wire.clone()), (path.clone(), ident));
+            fn_idents.insert(
+                (e.method, e.is_alias, e.wire.clone()),
+                (path.clone(), ident),
+            );
         }
     }
 
@@ -275,20 +287,35 @@ pub fn build(mut specs: Vec<Spec>) -> Api {
     let mut type_names: BTreeMap<Vec<String>, Names> = BTreeMap::new();
     let mut tops: Vec<(String, String)> = Vec::new();
     for (i, s) in specs.iter().enumerate() {
-        let (path, fn_ident) = fn_idents.get(&(i, false, s.method.clone())).cloned().unwrap_or_default();
+        let (path, fn_ident) = fn_idents
+            .get(&(i, false, s.method.clone()))
+            .cloned()
+            .unwrap_or_default();
         let names = type_names.entry(path.clone()).or_default();
         let prefix = naming::pascal(&fn_ident, "Call");
         let req = names.take(&format!("{prefix}Request"));
         let resp = names.take(&format!("{prefix}Response"));
         tops.push((req, resp));
-        methods.push(Method { spec: s.clone(), module: path, fn_ident, request: 0, response: 0 });
+        methods.push(Method {
+            spec: s.clone(),
+            module: path,
+            fn_ident,
+            request: 0,
+            response: 0,
+        });
     }
     for (i, m) in methods.iter_mut().enumerate() {
         let (req_name, resp_name) = tops[i].clone();
         let module = module_at(&mut root, &m.module);
         let names = type_names.entry(m.module.clone()).or_default();
         let prefix = naming::pascal(&m.fn_ident, "Call");
-        let mut b = Builder { module, names, scope: m.spec.scope.clone(), side: Side::Request, defs: Vec::new() };
+        let mut b = Builder {
+            module,
+            names,
+            scope: m.spec.scope.clone(),
+            side: Side::Request,
+            defs: Vec::new(),
+        };
         m.request = b.root_request(&req_name, &prefix, &m.spec);
         b.side = Side::Response;
         m.response = b.root_response(&resp_name, &prefix, &m.spec.returns, &m.spec.method);
@@ -297,7 +324,11 @@ pub fn build(mut specs: Vec<Spec>) -> Api {
     for (i, s) in specs.iter().enumerate() {
         for a in &s.aliases {
             if let Some((path, fn_ident)) = fn_idents.get(&(i, true, a.clone())) {
-                module_at(&mut root, path).aliases.push(AliasFn { wire: a.clone(), method: i, fn_ident: fn_ident.clone() });
+                module_at(&mut root, path).aliases.push(AliasFn {
+                    wire: a.clone(),
+                    method: i,
+                    fn_ident: fn_ident.clone(),
+                });
             }
         }
     }
@@ -325,7 +356,13 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     fn reserve(&mut self, name: String, doc: Vec<String>) -> usize {
-        self.module.types.push(TypeDef { name, doc, scope: self.scope.clone(), side: self.side, body: Body::Pending });
+        self.module.types.push(TypeDef {
+            name,
+            doc,
+            scope: self.scope.clone(),
+            side: self.side,
+            body: Body::Pending,
+        });
         self.module.types.len() - 1
     }
 
@@ -356,7 +393,11 @@ impl Builder<'_> {
         self.defs(&spec.params, &format!("{prefix}Request"));
         let mut body = match &spec.params.root.kind {
             Kind::Object(_) => self.struct_body(&spec.params.root, name),
-            _ => Body::Struct { fields: Vec::new(), extra: None, deny_unknown: false },
+            _ => Body::Struct {
+                fields: Vec::new(),
+                extra: None,
+                deny_unknown: false,
+            },
         };
         if spec.pagination == Pagination::Start {
             if let Body::Struct { fields, .. } = &mut body {
@@ -370,7 +411,9 @@ impl Builder<'_> {
                         wire: "start".to_owned(),
                         ty: Ty::Option(Box::new(Ty::I64)),
                         optional: true,
-                        doc: Some("Offset of the first row to return; pages hold 50 rows.".to_owned()),
+                        doc: Some(
+                            "Offset of the first row to return; pages hold 50 rows.".to_owned(),
+                        ),
                         deprecated: false,
                         format: None,
                     });
@@ -412,21 +455,36 @@ impl Builder<'_> {
             Kind::Enum(values) => enum_body(values),
             Kind::Union(vs) => self.union_body(vs, name),
             _ => {
-                let plain = Schema { nullable: false, ..s.clone() };
+                let plain = Schema {
+                    nullable: false,
+                    ..s.clone()
+                };
                 Body::Alias(self.ty(&plain, name))
             }
         }
     }
 
     fn struct_body(&mut self, s: &Schema, name: &str) -> Body {
-        let Kind::Object(o) = &s.kind else { return Body::Alias(Ty::Value) };
+        let Kind::Object(o) = &s.kind else {
+            return Body::Alias(Ty::Value);
+        };
         let mut local = Names::default();
         let mut fields = Vec::new();
         for p in &o.properties {
             let ident = local.take(&naming::snake(&p.name, "field"));
-            let inner = self.ty(&Schema { nullable: false, ..p.schema.clone() }, &format!("{name}{}", naming::pascal(&p.name, "Field")));
+            let inner = self.ty(
+                &Schema {
+                    nullable: false,
+                    ..p.schema.clone()
+                },
+                &format!("{name}{}", naming::pascal(&p.name, "Field")),
+            );
             let optional = !p.required;
-            let ty = if optional || p.schema.nullable { option(inner) } else { inner };
+            let ty = if optional || p.schema.nullable {
+                option(inner)
+            } else {
+                inner
+            };
             fields.push(Field {
                 ident,
                 wire: p.name.clone(),
@@ -446,7 +504,11 @@ impl Builder<'_> {
             Additional::Unspecified | Additional::Forbidden => None,
         };
         let deny_unknown = o.additional == Additional::Forbidden && self.side == Side::Request;
-        Body::Struct { fields, extra, deny_unknown }
+        Body::Struct {
+            fields,
+            extra,
+            deny_unknown,
+        }
     }
 
     fn union_body(&mut self, vs: &[Schema], name: &str) -> Body {
@@ -462,12 +524,21 @@ impl Builder<'_> {
             let ty = self.ty(v, &format!("{name}{ident}"));
             // Structs in a union are boxed so one large variant does not bloat the others.
             let ty = match ty {
-                Ty::Named(i) if matches!(self.module.types[i].body, Body::Struct { .. } | Body::Pending) => {
+                Ty::Named(i)
+                    if matches!(
+                        self.module.types[i].body,
+                        Body::Struct { .. } | Body::Pending
+                    ) =>
+                {
                     Ty::Box(Box::new(Ty::Named(i)))
                 }
                 other => other,
             };
-            variants.push(Variant { ident, ty, doc: doc_lines(v).into_iter().next() });
+            variants.push(Variant {
+                ident,
+                ty,
+                doc: doc_lines(v).into_iter().next(),
+            });
         }
         Body::Union(variants)
     }
@@ -501,7 +572,9 @@ impl Builder<'_> {
                     Ty::Named(idx)
                 } else {
                     match &o.additional {
-                        Additional::Schema(v) => Ty::Map(Box::new(self.ty(v, &format!("{name}Value")))),
+                        Additional::Schema(v) => {
+                            Ty::Map(Box::new(self.ty(v, &format!("{name}Value"))))
+                        }
                         _ => Ty::JsonMap,
                     }
                 }
@@ -564,7 +637,11 @@ fn enum_body(values: &[EnumValue]) -> Body {
 
 /// Doc lines from `description` (or `title`), neutralised.
 pub fn doc_lines(s: &Schema) -> Vec<String> {
-    s.doc.as_deref().and_then(|d| naming::doc_line(d, 300)).into_iter().collect()
+    s.doc
+        .as_deref()
+        .and_then(|d| naming::doc_line(d, 300))
+        .into_iter()
+        .collect()
 }
 
 /// Turns aliases that reach themselves through other aliases only into newtypes: a cycle of
@@ -577,7 +654,11 @@ fn newtype_alias_cycles(m: &mut Module) {
             all_refs(ty, &mut edges[i]);
         }
     }
-    let is_alias: Vec<bool> = m.types.iter().map(|t| matches!(t.body, Body::Alias(_))).collect();
+    let is_alias: Vec<bool> = m
+        .types
+        .iter()
+        .map(|t| matches!(t.body, Body::Alias(_)))
+        .collect();
     for i in 0..n {
         if !is_alias[i] {
             continue;
@@ -677,9 +758,11 @@ fn box_cycles(m: &mut Module) {
 
 fn body_types(b: &Body) -> Vec<&Ty> {
     match b {
-        Body::Struct { fields, extra, .. } => {
-            fields.iter().map(|f| &f.ty).chain(extra.iter().map(|(_, t)| t)).collect()
-        }
+        Body::Struct { fields, extra, .. } => fields
+            .iter()
+            .map(|f| &f.ty)
+            .chain(extra.iter().map(|(_, t)| t))
+            .collect(),
         Body::Union(vs) => vs.iter().map(|v| &v.ty).collect(),
         Body::Alias(t) | Body::Newtype(t) => vec![t],
         Body::Enum { .. } | Body::Pending => Vec::new(),

@@ -16,11 +16,62 @@ use std::collections::BTreeSet;
 /// Strict and reserved keywords of Rust 2024, plus `gen` and the weak keywords that cannot be
 /// used everywhere.
 const KEYWORDS: &[&str] = &[
-    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn", "else",
-    "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro", "match",
-    "mod", "move", "mut", "override", "priv", "pub", "ref", "return", "self", "static", "struct", "super",
-    "trait", "true", "try", "type", "typeof", "union", "unsafe", "unsized", "use", "virtual", "where", "while",
-    "yield", "macro_rules", "raw", "safe", "_",
+    "abstract",
+    "as",
+    "async",
+    "await",
+    "become",
+    "box",
+    "break",
+    "const",
+    "continue",
+    "crate",
+    "do",
+    "dyn",
+    "else",
+    "enum",
+    "extern",
+    "false",
+    "final",
+    "fn",
+    "for",
+    "gen",
+    "if",
+    "impl",
+    "in",
+    "let",
+    "loop",
+    "macro",
+    "match",
+    "mod",
+    "move",
+    "mut",
+    "override",
+    "priv",
+    "pub",
+    "ref",
+    "return",
+    "self",
+    "static",
+    "struct",
+    "super",
+    "trait",
+    "true",
+    "try",
+    "type",
+    "typeof",
+    "union",
+    "unsafe",
+    "unsized",
+    "use",
+    "virtual",
+    "where",
+    "while",
+    "yield",
+    "macro_rules",
+    "raw",
+    "safe",
+    "_",
 ];
 
 /// True for characters that change how text is displayed without being visible (bidi
@@ -110,7 +161,9 @@ pub fn words(name: &str) -> Vec<String> {
         if upper && !cur.is_empty() {
             let prev_upper = chars[i - 1].1;
             let prev_digit = chars[i - 1].0.is_ascii_digit();
-            let next_lower = chars.get(i + 1).is_some_and(|&(n, u)| n.is_ascii_lowercase() && !u);
+            let next_lower = chars
+                .get(i + 1)
+                .is_some_and(|&(n, u)| n.is_ascii_lowercase() && !u);
             // fooBar | HTTPServer (boundary before the S) ; not inside ABC, not after a digit (1C)
             if (!prev_upper && !prev_digit) || (prev_upper && next_lower) {
                 out.push(std::mem::take(&mut cur));
@@ -127,7 +180,11 @@ pub fn words(name: &str) -> Vec<String> {
 /// `snake_case` identifier for fields, functions and modules (never a keyword, never empty).
 pub fn snake(name: &str, fallback: &str) -> String {
     let w = words(name);
-    let mut s = if w.is_empty() { fallback.to_owned() } else { w.join("_") };
+    let mut s = if w.is_empty() {
+        fallback.to_owned()
+    } else {
+        w.join("_")
+    };
     if s.starts_with(|c: char| c.is_ascii_digit()) {
         s.insert(0, '_');
     }
@@ -147,7 +204,11 @@ pub fn pascal(name: &str, fallback: &str) -> String {
             // Keep digits-then-letters readable: 1c -> 1C
             s.push(f.to_ascii_uppercase());
             let rest: String = cs.collect();
-            if f.is_ascii_digit() { s.push_str(&upper_after_digits(&rest)) } else { s.push_str(&rest) }
+            if f.is_ascii_digit() {
+                s.push_str(&upper_after_digits(&rest))
+            } else {
+                s.push_str(&rest)
+            }
         }
     }
     if s.is_empty() {
@@ -186,7 +247,9 @@ pub struct Names {
 impl Names {
     /// A scope where `reserved` names are already taken.
     pub fn with_reserved<'a>(reserved: impl IntoIterator<Item = &'a str>) -> Names {
-        Names { taken: reserved.into_iter().map(str::to_owned).collect() }
+        Names {
+            taken: reserved.into_iter().map(str::to_owned).collect(),
+        }
     }
 
     /// Takes `base`, or `base_2`, `base_3`, ... (`Base2` for Pascal names not ending in a digit).
@@ -198,7 +261,11 @@ impl Names {
         let ends_digit = base.ends_with(|c: char| c.is_ascii_digit());
         let mut n = 2usize;
         loop {
-            let cand = if pascal_style && !ends_digit { format!("{base}{n}") } else { format!("{base}_{n}") };
+            let cand = if pascal_style && !ends_digit {
+                format!("{base}{n}")
+            } else {
+                format!("{base}_{n}")
+            };
             if self.taken.insert(cand.clone()) {
                 return cand;
             }
@@ -246,7 +313,15 @@ pub fn doc_line(text: &str, max_chars: usize) -> Option<String> {
 
 /// Text safe to put inside a `//` line comment: one line, printable.
 pub fn comment_text(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() || is_invisible(c) { '?' } else { c }).collect()
+    text.chars()
+        .map(|c| {
+            if c.is_control() || is_invisible(c) {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -267,7 +342,10 @@ mod tests {
 
     #[test]
     fn keywords_get_a_suffix() {
-        for k in ["type", "gen", "self", "crate", "super", "match", "async", "try", "dyn", "union", "mod", "fn"] {
+        for k in [
+            "type", "gen", "self", "crate", "super", "match", "async", "try", "dyn", "union",
+            "mod", "fn",
+        ] {
             assert_eq!(snake(k, "f"), format!("{k}_"));
         }
         assert_eq!(pascal("Self", "T"), "SelfValue");
@@ -294,7 +372,8 @@ mod tests {
 
     #[test]
     fn doc_lines_are_neutralised() {
-        let d = doc_line("a */ \"# `x` ```rust\n<script>\u{202E}\0 [l](j:x)", 200).unwrap_or_default();
+        let d =
+            doc_line("a */ \"# `x` ```rust\n<script>\u{202E}\0 [l](j:x)", 200).unwrap_or_default();
         assert!(!d.contains('\n') && !d.contains('\u{202E}') && !d.contains('\0'));
         assert!(d.contains("\\`\\`\\`rust") && d.contains("\\<script\\>"));
         assert_eq!(doc_line("   \t ", 10), None);

@@ -167,20 +167,33 @@ pub struct SchemaSet {
 
 impl Schema {
     fn of(kind: Kind) -> Schema {
-        Schema { kind, nullable: false, doc: None, title: None, format: None, deprecated: false }
+        Schema {
+            kind,
+            nullable: false,
+            doc: None,
+            title: None,
+            format: None,
+            deprecated: false,
+        }
     }
 }
 
 impl SchemaSet {
     pub(crate) fn empty_object() -> SchemaSet {
         SchemaSet {
-            root: Schema::of(Kind::Object(Object { properties: Vec::new(), additional: Additional::Unspecified })),
+            root: Schema::of(Kind::Object(Object {
+                properties: Vec::new(),
+                additional: Additional::Unspecified,
+            })),
             defs: Vec::new(),
         }
     }
 
     pub(crate) fn any() -> SchemaSet {
-        SchemaSet { root: Schema::of(Kind::Any), defs: Vec::new() }
+        SchemaSet {
+            root: Schema::of(Kind::Any),
+            defs: Vec::new(),
+        }
     }
 }
 
@@ -194,11 +207,21 @@ pub(crate) struct Sink<'a> {
 impl Sink<'_> {
     fn error(&mut self, path: &[String], msg: impl Into<String>) {
         let line = self.loc.line(path);
-        self.diags.push(Diagnostic::error(self.file, line, Some(join_path(path)), msg));
+        self.diags.push(Diagnostic::error(
+            self.file,
+            line,
+            Some(join_path(path)),
+            msg,
+        ));
     }
     fn warning(&mut self, path: &[String], msg: impl Into<String>) {
         let line = self.loc.line(path);
-        self.diags.push(Diagnostic::warning(self.file, line, Some(join_path(path)), msg));
+        self.diags.push(Diagnostic::warning(
+            self.file,
+            line,
+            Some(join_path(path)),
+            msg,
+        ));
     }
 }
 
@@ -279,7 +302,10 @@ pub(crate) fn normalise_root(v: &Value, root: &str, sink: &mut Sink<'_>) -> Sche
                 }
                 Some(other) => sink.error(
                     &[root.to_owned(), table.to_owned()],
-                    format!("expected a mapping of definitions, found {}", yaml_kind(other)),
+                    format!(
+                        "expected a mapping of definitions, found {}",
+                        yaml_kind(other)
+                    ),
                 ),
             }
         }
@@ -294,7 +320,10 @@ pub(crate) fn normalise_root(v: &Value, root: &str, sink: &mut Sink<'_>) -> Sche
         let schema = ctx.norm(&raw, &mut path, 0, false);
         defs.push(Def { name, schema });
     }
-    SchemaSet { root: root_schema, defs }
+    SchemaSet {
+        root: root_schema,
+        defs,
+    }
 }
 
 fn scalar_key(k: &Value) -> Option<String> {
@@ -315,25 +344,40 @@ impl Ctx<'_, '_> {
 
     fn norm(&mut self, v: &Value, path: &mut Vec<String>, depth: usize, is_root: bool) -> Schema {
         if depth > MAX_DEPTH {
-            self.sink.error(path, format!("the schema is nested more than {MAX_DEPTH} levels deep"));
+            self.sink.error(
+                path,
+                format!("the schema is nested more than {MAX_DEPTH} levels deep"),
+            );
             return Schema::of(Kind::Any);
         }
         let m = match v {
             Value::Bool(true) => return Schema::of(Kind::Any),
             Value::Mapping(m) => m,
             Value::Bool(false) => {
-                self.sink.error(path, "the schema `false` (no value allowed) is not supported");
+                self.sink.error(
+                    path,
+                    "the schema `false` (no value allowed) is not supported",
+                );
                 return Schema::of(Kind::Any);
             }
             other => {
-                self.sink.error(path, format!("a schema must be a mapping or `true`, found {}", yaml_short(other)));
+                self.sink.error(
+                    path,
+                    format!(
+                        "a schema must be a mapping or `true`, found {}",
+                        yaml_short(other)
+                    ),
+                );
                 return Schema::of(Kind::Any);
             }
         };
         let mut keys = BTreeSet::new();
         for k in m.keys() {
             let Some(k) = k.as_str() else {
-                self.sink.error(path, format!("schema keywords must be strings, found {}", yaml_short(k)));
+                self.sink.error(
+                    path,
+                    format!("schema keywords must be strings, found {}", yaml_short(k)),
+                );
                 continue;
             };
             keys.insert(k);
@@ -346,7 +390,10 @@ impl Ctx<'_, '_> {
                 continue;
             }
             path.push(k.to_owned());
-            self.sink.warning(path, format!("unknown schema keyword `{}` ignored", printable(k)));
+            self.sink.warning(
+                path,
+                format!("unknown schema keyword `{}` ignored", printable(k)),
+            );
             path.pop();
         }
         let doc = self.string_kw(m, "description", path);
@@ -359,7 +406,10 @@ impl Ctx<'_, '_> {
             if let Some(v) = m.get(kw) {
                 if v.as_u64().is_none() {
                     path.push(kw.to_owned());
-                    self.sink.error(path, format!("expected a non-negative integer, found {}", yaml_short(v)));
+                    self.sink.error(
+                        path,
+                        format!("expected a non-negative integer, found {}", yaml_short(v)),
+                    );
                     path.pop();
                 }
             }
@@ -368,7 +418,8 @@ impl Ctx<'_, '_> {
             if let Some(v) = m.get(kw) {
                 if v.as_f64().is_none() {
                     path.push(kw.to_owned());
-                    self.sink.error(path, format!("expected a number, found {}", yaml_short(v)));
+                    self.sink
+                        .error(path, format!("expected a number, found {}", yaml_short(v)));
                     path.pop();
                 }
             }
@@ -380,13 +431,21 @@ impl Ctx<'_, '_> {
                 let parsed = Format::parse(&f);
                 if parsed.is_none() {
                     path.push("format".to_owned());
-                    self.sink.warning(path, format!("unknown format `{}` ignored", printable(&f)));
+                    self.sink
+                        .warning(path, format!("unknown format `{}` ignored", printable(&f)));
                     path.pop();
                 }
                 parsed
             }
         };
-        let mut base = Schema { kind: Kind::Any, nullable: false, doc, title, format, deprecated };
+        let mut base = Schema {
+            kind: Kind::Any,
+            nullable: false,
+            doc,
+            title,
+            format,
+            deprecated,
+        };
 
         // `type`: a name or a list of names; `null` becomes `nullable`.
         let mut types: Vec<String> = Vec::new();
@@ -423,7 +482,10 @@ impl Ctx<'_, '_> {
                     Some(i) => Kind::Ref(i),
                     None => {
                         let msg = if s.starts_with("#/$defs/") || s.starts_with("#/definitions/") {
-                            format!("`{}` names no definition in this schema's `$defs`/`definitions`", printable(s))
+                            format!(
+                                "`{}` names no definition in this schema's `$defs`/`definitions`",
+                                printable(s)
+                            )
                         } else {
                             format!(
                                 "`{}` is not supported; only `#/$defs/Name` and `#/definitions/Name` of the same schema are",
@@ -435,7 +497,8 @@ impl Ctx<'_, '_> {
                     }
                 },
                 None => {
-                    self.sink.error(path, format!("expected a string, found {}", yaml_short(r)));
+                    self.sink
+                        .error(path, format!("expected a string, found {}", yaml_short(r)));
                     Kind::Any
                 }
             };
@@ -443,20 +506,32 @@ impl Ctx<'_, '_> {
             kind
         } else if m.contains_key("enum") || m.contains_key("const") {
             self.enum_kind(m, path, &mut nullable)
-        } else if let Some((kw, list)) = m.get("oneOf").map(|l| ("oneOf", l)).or_else(|| m.get("anyOf").map(|l| ("anyOf", l))) {
+        } else if let Some((kw, list)) = m
+            .get("oneOf")
+            .map(|l| ("oneOf", l))
+            .or_else(|| m.get("anyOf").map(|l| ("anyOf", l)))
+        {
             // A bare `type: null` branch only makes the whole schema nullable.
             let is_null_branch = |v: &Value| {
-                v.as_mapping().is_some_and(|m| m.get("type").and_then(Value::as_str) == Some("null") && m.len() == 1)
+                v.as_mapping().is_some_and(|m| {
+                    m.get("type").and_then(Value::as_str) == Some("null") && m.len() == 1
+                })
             };
             let variants = self.schema_list(list, kw, path, depth);
-            let raw: Vec<&Value> = list.as_sequence().map(|s| s.iter().collect()).unwrap_or_default();
+            let raw: Vec<&Value> = list
+                .as_sequence()
+                .map(|s| s.iter().collect())
+                .unwrap_or_default();
             let mut kept = Vec::new();
             for (i, v) in variants.into_iter().enumerate() {
                 if raw.get(i).is_some_and(|r| is_null_branch(r)) {
                     nullable = true;
                 } else {
                     nullable |= v.nullable;
-                    kept.push(Schema { nullable: false, ..v });
+                    kept.push(Schema {
+                        nullable: false,
+                        ..v
+                    });
                 }
             }
             match kept.len() {
@@ -475,7 +550,10 @@ impl Ctx<'_, '_> {
         } else {
             match types.len() {
                 0 => {
-                    if ["properties", "additionalProperties", "required"].iter().any(|k| m.contains_key(*k)) {
+                    if ["properties", "additionalProperties", "required"]
+                        .iter()
+                        .any(|k| m.contains_key(*k))
+                    {
                         self.object_kind(m, path, depth)
                     } else if m.contains_key("items") {
                         self.array_kind(m, path, depth)
@@ -485,7 +563,10 @@ impl Ctx<'_, '_> {
                 }
                 1 => self.simple_kind(&types[0], m, path, depth),
                 _ => Kind::Union(
-                    types.iter().map(|t| Schema::of(self.simple_kind(t, m, path, depth))).collect(),
+                    types
+                        .iter()
+                        .map(|t| Schema::of(self.simple_kind(t, m, path, depth)))
+                        .collect(),
                 ),
             }
         };
@@ -514,7 +595,10 @@ impl Ctx<'_, '_> {
             Value::String(s) => Some(s.clone()),
             other => {
                 path.push(kw.to_owned());
-                self.sink.error(path, format!("expected a string, found {}", yaml_short(other)));
+                self.sink.error(
+                    path,
+                    format!("expected a string, found {}", yaml_short(other)),
+                );
                 path.pop();
                 None
             }
@@ -527,21 +611,38 @@ impl Ctx<'_, '_> {
             Some(Value::Bool(b)) => *b,
             Some(other) => {
                 path.push(kw.to_owned());
-                self.sink.error(path, format!("expected `true` or `false`, found {}", yaml_short(other)));
+                self.sink.error(
+                    path,
+                    format!("expected `true` or `false`, found {}", yaml_short(other)),
+                );
                 path.pop();
                 false
             }
         }
     }
 
-    fn schema_list(&mut self, list: &Value, kw: &str, path: &mut Vec<String>, depth: usize) -> Vec<Schema> {
+    fn schema_list(
+        &mut self,
+        list: &Value,
+        kw: &str,
+        path: &mut Vec<String>,
+        depth: usize,
+    ) -> Vec<Schema> {
         path.push(kw.to_owned());
         let out = match list {
-            Value::Sequence(items) if !items.is_empty() => {
-                items.iter().enumerate().map(|(i, item)| self.child(item, path, &format!("[{i}]"), depth)).collect()
-            }
+            Value::Sequence(items) if !items.is_empty() => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| self.child(item, path, &format!("[{i}]"), depth))
+                .collect(),
             other => {
-                self.sink.error(path, format!("expected a non-empty list of schemas, found {}", yaml_short(other)));
+                self.sink.error(
+                    path,
+                    format!(
+                        "expected a non-empty list of schemas, found {}",
+                        yaml_short(other)
+                    ),
+                );
                 Vec::new()
             }
         };
@@ -554,7 +655,10 @@ impl Ctx<'_, '_> {
             (Some(Value::Sequence(items)), _) => ("enum", items.iter().collect()),
             (Some(other), _) => {
                 path.push("enum".to_owned());
-                self.sink.error(path, format!("expected a list of values, found {}", yaml_short(other)));
+                self.sink.error(
+                    path,
+                    format!("expected a list of values, found {}", yaml_short(other)),
+                );
                 path.pop();
                 return Kind::Any;
             }
@@ -567,7 +671,9 @@ impl Ctx<'_, '_> {
         for (i, v) in values.iter().enumerate() {
             let ev = match v {
                 Value::String(s) => EnumValue::Str(s.clone()),
-                Value::Number(n) if n.as_i64().is_some() => EnumValue::Int(n.as_i64().unwrap_or_default()),
+                Value::Number(n) if n.as_i64().is_some() => {
+                    EnumValue::Int(n.as_i64().unwrap_or_default())
+                }
                 Value::Null => {
                     *nullable = true;
                     continue;
@@ -578,7 +684,13 @@ impl Ctx<'_, '_> {
                 }
                 other => {
                     path.push(format!("[{i}]"));
-                    self.sink.error(path, format!("enum values must be strings or integers, found {}", yaml_short(other)));
+                    self.sink.error(
+                        path,
+                        format!(
+                            "enum values must be strings or integers, found {}",
+                            yaml_short(other)
+                        ),
+                    );
                     path.pop();
                     continue;
                 }
@@ -590,7 +702,10 @@ impl Ctx<'_, '_> {
         let kind = if bools > 0 && out.is_empty() {
             Kind::Bool
         } else if bools > 0 {
-            self.sink.error(path, "an enum may not mix booleans with strings or integers");
+            self.sink.error(
+                path,
+                "an enum may not mix booleans with strings or integers",
+            );
             Kind::Any
         } else if out.is_empty() {
             if !*nullable {
@@ -612,17 +727,30 @@ impl Ctx<'_, '_> {
                 path.push("properties".to_owned());
                 for (k, pv) in props {
                     let Some(name) = scalar_key(k) else {
-                        self.sink.error(path, format!("property names must be strings, found {}", yaml_short(k)));
+                        self.sink.error(
+                            path,
+                            format!("property names must be strings, found {}", yaml_short(k)),
+                        );
                         continue;
                     };
                     let schema = self.child(pv, path, &name, depth);
-                    properties.push(Property { name, schema, required: false });
+                    properties.push(Property {
+                        name,
+                        schema,
+                        required: false,
+                    });
                 }
                 path.pop();
             }
             Some(other) => {
                 path.push("properties".to_owned());
-                self.sink.error(path, format!("expected a mapping of property schemas, found {}", yaml_short(other)));
+                self.sink.error(
+                    path,
+                    format!(
+                        "expected a mapping of property schemas, found {}",
+                        yaml_short(other)
+                    ),
+                );
                 path.pop();
             }
         }
@@ -632,20 +760,25 @@ impl Ctx<'_, '_> {
                 path.push("required".to_owned());
                 for (i, r) in req.iter().enumerate() {
                     match r.as_str() {
-                        Some(name) => match properties.iter_mut().find(|p| p.name == name) {
-                            Some(p) => p.required = true,
-                            None => {
-                                path.push(format!("[{i}]"));
-                                self.sink.error(
+                        Some(name) => {
+                            match properties.iter_mut().find(|p| p.name == name) {
+                                Some(p) => p.required = true,
+                                None => {
+                                    path.push(format!("[{i}]"));
+                                    self.sink.error(
                                     path,
                                     format!("required property `{}` is not declared in `properties`", printable(name)),
                                 );
-                                path.pop();
+                                    path.pop();
+                                }
                             }
-                        },
+                        }
                         None => {
                             path.push(format!("[{i}]"));
-                            self.sink.error(path, format!("expected a property name, found {}", yaml_short(r)));
+                            self.sink.error(
+                                path,
+                                format!("expected a property name, found {}", yaml_short(r)),
+                            );
                             path.pop();
                         }
                     }
@@ -654,7 +787,13 @@ impl Ctx<'_, '_> {
             }
             Some(other) => {
                 path.push("required".to_owned());
-                self.sink.error(path, format!("expected a list of property names, found {}", yaml_short(other)));
+                self.sink.error(
+                    path,
+                    format!(
+                        "expected a list of property names, found {}",
+                        yaml_short(other)
+                    ),
+                );
                 path.pop();
             }
         }
@@ -664,10 +803,17 @@ impl Ctx<'_, '_> {
             Some(Value::Bool(true)) => Additional::Any,
             Some(v) => {
                 let s = self.child(v, path, "additionalProperties", depth);
-                if s.kind == Kind::Any && !s.nullable { Additional::Any } else { Additional::Schema(Box::new(s)) }
+                if s.kind == Kind::Any && !s.nullable {
+                    Additional::Any
+                } else {
+                    Additional::Schema(Box::new(s))
+                }
             }
         };
-        Kind::Object(Object { properties, additional })
+        Kind::Object(Object {
+            properties,
+            additional,
+        })
     }
 
     fn array_kind(&mut self, m: &Mapping, path: &mut Vec<String>, depth: usize) -> Kind {
@@ -675,7 +821,10 @@ impl Ctx<'_, '_> {
             None => Schema::of(Kind::Any),
             Some(Value::Sequence(_)) => {
                 path.push("items".to_owned());
-                self.sink.error(path, "tuple-form `items` (a list of schemas) is not supported; give one schema");
+                self.sink.error(
+                    path,
+                    "tuple-form `items` (a list of schemas) is not supported; give one schema",
+                );
                 path.pop();
                 Schema::of(Kind::Any)
             }
@@ -692,7 +841,10 @@ impl Ctx<'_, '_> {
         if m.contains_key("properties") {
             parts.insert(0, Schema::of(self.object_kind(m, path, depth)));
         }
-        let mut merged = Object { properties: Vec::new(), additional: Additional::Unspecified };
+        let mut merged = Object {
+            properties: Vec::new(),
+            additional: Additional::Unspecified,
+        };
         path.push("allOf".to_owned());
         for (i, part) in parts.into_iter().enumerate() {
             let kind = self.resolve(part.kind, depth, path);
@@ -711,7 +863,8 @@ impl Ctx<'_, '_> {
                 Kind::Any => {}
                 _ => {
                     path.push(format!("[{i}]"));
-                    self.sink.error(path, "`allOf` can only combine object schemas");
+                    self.sink
+                        .error(path, "`allOf` can only combine object schemas");
                     path.pop();
                 }
             }
@@ -727,18 +880,30 @@ impl Ctx<'_, '_> {
         while let Kind::Ref(i) = kind {
             hops += 1;
             if hops > MAX_DEPTH || depth + hops > MAX_DEPTH {
-                self.sink.error(path, "`allOf` refers to itself through `$ref`");
+                self.sink
+                    .error(path, "`allOf` refers to itself through `$ref`");
                 return Kind::Any;
             }
             let raw = self.def_refs[i].1.clone();
             let mut p = path.clone();
             // Diagnostics inside the definition are reported when the definition itself is normalised.
             let mut scratch = crate::diag::Diagnostics::default();
-            let mut sink = Sink { file: self.sink.file, loc: self.sink.loc, diags: &mut scratch };
-            let mut ctx = Ctx { sink: &mut sink, def_refs: self.def_refs.clone() };
+            let mut sink = Sink {
+                file: self.sink.file,
+                loc: self.sink.loc,
+                diags: &mut scratch,
+            };
+            let mut ctx = Ctx {
+                sink: &mut sink,
+                def_refs: self.def_refs.clone(),
+            };
             kind = ctx.norm(&raw, &mut p, depth + hops, false).kind;
-            if scratch.errors().any(|d| d.message.contains("refers to itself")) {
-                self.sink.error(path, "`allOf` refers to itself through `$ref`");
+            if scratch
+                .errors()
+                .any(|d| d.message.contains("refers to itself"))
+            {
+                self.sink
+                    .error(path, "`allOf` refers to itself through `$ref`");
                 return Kind::Any;
             }
         }

@@ -61,8 +61,16 @@ impl Spec {
     }
 }
 
-const KNOWN_KEYS: &[&str] =
-    &["method", "scope", "deprecated", "aliases", "rate_limit_per_sec", "pagination", "params", "returns"];
+const KNOWN_KEYS: &[&str] = &[
+    "method",
+    "scope",
+    "deprecated",
+    "aliases",
+    "rate_limit_per_sec",
+    "pagination",
+    "params",
+    "returns",
+];
 
 /// Front-matter text with its position, plus the body.
 struct Split<'a> {
@@ -76,7 +84,10 @@ struct Split<'a> {
 fn split<'a>(file: &str, text: &'a str) -> Result<Split<'a>, Diagnostic> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // `lines()` drops a trailing "\r" only with "\r\n"; strip any stray "\r" at the end too.
-    let lines: Vec<&str> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
+    let lines: Vec<&str> = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .collect();
     let is_fence = |l: &str| l.trim_end() == "---";
     if !lines.first().is_some_and(|l| is_fence(l)) {
         return Err(Diagnostic::error(
@@ -86,18 +97,35 @@ fn split<'a>(file: &str, text: &'a str) -> Result<Split<'a>, Diagnostic> {
             "the file does not start with a `---` line, so it has no front-matter",
         ));
     }
-    let Some(close) = lines.iter().skip(1).position(|l| is_fence(l)).map(|i| i + 1) else {
-        return Err(Diagnostic::error(file, 1, None, "the front-matter opened here is never closed by a `---` line"));
+    let Some(close) = lines
+        .iter()
+        .skip(1)
+        .position(|l| is_fence(l))
+        .map(|i| i + 1)
+    else {
+        return Err(Diagnostic::error(
+            file,
+            1,
+            None,
+            "the front-matter opened here is never closed by a `---` line",
+        ));
     };
     let body_lines = &lines[close + 1..];
-    Ok(Split { front: lines[1..close].to_vec(), front_line: 2, body: body_lines.join("\n"), body_line: close + 2 })
+    Ok(Split {
+        front: lines[1..close].to_vec(),
+        front_line: 2,
+        body: body_lines.join("\n"),
+        body_line: close + 2,
+    })
 }
 
 /// Finds the line of each top-level key: a line at column 0 of the form `key:` or `"key":`.
 fn top_key_lines(front: &[&str], first_line: usize) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for (i, line) in front.iter().enumerate() {
-        let Some(first) = line.chars().next() else { continue };
+        let Some(first) = line.chars().next() else {
+            continue;
+        };
         if first.is_whitespace() || first == '#' || first == '-' {
             continue;
         }
@@ -126,10 +154,20 @@ pub(crate) struct Locator<'a> {
 
 impl Locator<'_> {
     pub(crate) fn line(&self, path: &[String]) -> usize {
-        let Some(top) = path.first() else { return self.first_line.saturating_sub(1).max(1) };
-        let Some(&start) = self.key_lines.get(top) else { return 1 };
+        let Some(top) = path.first() else {
+            return self.first_line.saturating_sub(1).max(1);
+        };
+        let Some(&start) = self.key_lines.get(top) else {
+            return 1;
+        };
         // The region runs from the key's line to the next top-level key.
-        let end = self.key_lines.values().copied().filter(|&l| l > start).min().unwrap_or(self.first_line + self.front.len());
+        let end = self
+            .key_lines
+            .values()
+            .copied()
+            .filter(|&l| l > start)
+            .min()
+            .unwrap_or(self.first_line + self.front.len());
         let from = start - self.first_line;
         let to = (end - self.first_line).min(self.front.len());
         let region: Vec<&str> = self.front[from..to].to_vec();
@@ -183,11 +221,18 @@ pub fn parse(src: &SourceFile, diags: &mut Diagnostics) -> Option<Spec> {
     let value: Value = match serde_yaml::from_str(&yaml_text) {
         Ok(v) => v,
         Err(e) => {
-            let line = e.location().map_or(split.front_line, |l| split.front_line + l.line().saturating_sub(1));
+            let line = e.location().map_or(split.front_line, |l| {
+                split.front_line + l.line().saturating_sub(1)
+            });
             let msg = e.to_string();
             // serde_yaml appends " at line N column M" relative to the front-matter; drop it, we give our own.
             let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
-            diags.push(Diagnostic::error(file, line, None, format!("the front-matter is not valid YAML: {msg}")));
+            diags.push(Diagnostic::error(
+                file,
+                line,
+                None,
+                format!("the front-matter is not valid YAML: {msg}"),
+            ));
             return None;
         }
     };
@@ -196,19 +241,31 @@ pub fn parse(src: &SourceFile, diags: &mut Diagnostics) -> Option<Spec> {
             file,
             1,
             None,
-            format!("the front-matter must be a YAML mapping of keys, not {}", yaml_kind(&value)),
+            format!(
+                "the front-matter must be a YAML mapping of keys, not {}",
+                yaml_kind(&value)
+            ),
         ));
         return None;
     };
     let key_lines = top_key_lines(&split.front, split.front_line);
-    let loc = Locator { front: split.front.clone(), first_line: split.front_line, key_lines: key_lines.clone() };
+    let loc = Locator {
+        front: split.front.clone(),
+        first_line: split.front_line,
+        key_lines: key_lines.clone(),
+    };
     let line_of = |k: &str| key_lines.get(k).copied().unwrap_or(1);
     let before = diags.0.iter().filter(|d| d.is_error()).count();
 
     let mut fields: BTreeMap<String, Value> = BTreeMap::new();
     for (k, v) in map {
         let Some(k) = k.as_str().map(str::to_owned) else {
-            diags.push(Diagnostic::error(file, 1, None, format!("front-matter keys must be strings, found {}", yaml_kind(&k))));
+            diags.push(Diagnostic::error(
+                file,
+                1,
+                None,
+                format!("front-matter keys must be strings, found {}", yaml_kind(&k)),
+            ));
             continue;
         };
         if !KNOWN_KEYS.contains(&k.as_str()) {
@@ -225,7 +282,12 @@ pub fn parse(src: &SourceFile, diags: &mut Diagnostics) -> Option<Spec> {
 
     let method = match fields.get("method") {
         None => {
-            diags.push(Diagnostic::error(file, 1, None, "the required key `method` is missing"));
+            diags.push(Diagnostic::error(
+                file,
+                1,
+                None,
+                "the required key `method` is missing",
+            ));
             None
         }
         Some(v) => match v.as_str() {
@@ -250,7 +312,12 @@ pub fn parse(src: &SourceFile, diags: &mut Diagnostics) -> Option<Spec> {
     };
     let scope = match fields.get("scope") {
         None => {
-            diags.push(Diagnostic::error(file, 1, None, "the required key `scope` is missing"));
+            diags.push(Diagnostic::error(
+                file,
+                1,
+                None,
+                "the required key `scope` is missing",
+            ));
             None
         }
         Some(v) => match v.as_str() {
@@ -277,7 +344,13 @@ pub fn parse(src: &SourceFile, diags: &mut Diagnostics) -> Option<Spec> {
         None => false,
         Some(Value::Bool(b)) => *b,
         Some(v) => {
-            diags.push(type_error(file, line_of("deprecated"), "deprecated", "`true` or `false`", v));
+            diags.push(type_error(
+                file,
+                line_of("deprecated"),
+                "deprecated",
+                "`true` or `false`",
+                v,
+            ));
             false
         }
     };
@@ -294,11 +367,23 @@ pub fn parse(src: &SourceFile, diags: &mut Diagnostics) -> Option<Spec> {
                         Some(format!("aliases[{i}]")),
                         format!("`{}` is not a valid method name for an alias", printable(s)),
                     )),
-                    None => diags.push(type_error(file, line_of("aliases"), &format!("aliases[{i}]"), "a string", item)),
+                    None => diags.push(type_error(
+                        file,
+                        line_of("aliases"),
+                        &format!("aliases[{i}]"),
+                        "a string",
+                        item,
+                    )),
                 }
             }
         }
-        Some(v) => diags.push(type_error(file, line_of("aliases"), "aliases", "a list of strings", v)),
+        Some(v) => diags.push(type_error(
+            file,
+            line_of("aliases"),
+            "aliases",
+            "a list of strings",
+            v,
+        )),
     }
     if let Some(m) = &method {
         for a in &aliases {
@@ -326,7 +411,13 @@ pub fn parse(src: &SourceFile, diags: &mut Diagnostics) -> Option<Spec> {
                 2.0
             }
             None => {
-                diags.push(type_error(file, line_of("rate_limit_per_sec"), "rate_limit_per_sec", "a number > 0", v));
+                diags.push(type_error(
+                    file,
+                    line_of("rate_limit_per_sec"),
+                    "rate_limit_per_sec",
+                    "a number > 0",
+                    v,
+                ));
                 2.0
             }
         },
@@ -348,12 +439,23 @@ pub fn parse(src: &SourceFile, diags: &mut Diagnostics) -> Option<Spec> {
         },
     };
 
-    let mut sink = schema::Sink { file, loc: &loc, diags };
+    let mut sink = schema::Sink {
+        file,
+        loc: &loc,
+        diags,
+    };
     let params = match fields.get("params") {
         None => SchemaSet::empty_object(),
         Some(v) => schema::normalise_root(v, "params", &mut sink),
     };
-    if !matches!(params.root, Schema { kind: schema::Kind::Object(_), nullable: false, .. }) {
+    if !matches!(
+        params.root,
+        Schema {
+            kind: schema::Kind::Object(_),
+            nullable: false,
+            ..
+        }
+    ) {
         let path = vec!["params".to_owned()];
         sink.diags.push(Diagnostic::error(
             file,
@@ -388,7 +490,12 @@ pub fn parse(src: &SourceFile, diags: &mut Diagnostics) -> Option<Spec> {
 }
 
 fn type_error(file: &str, line: usize, path: &str, expected: &str, found: &Value) -> Diagnostic {
-    Diagnostic::error(file, line, Some(path.to_owned()), format!("expected {expected}, found {}", yaml_short(found)))
+    Diagnostic::error(
+        file,
+        line,
+        Some(path.to_owned()),
+        format!("expected {expected}, found {}", yaml_short(found)),
+    )
 }
 
 /// Wire name: dot-separated segments `[A-Za-z][A-Za-z0-9_]*`.
@@ -396,7 +503,8 @@ pub fn is_wire_name(s: &str) -> bool {
     !s.is_empty()
         && s.split('.').all(|seg| {
             let mut c = seg.chars();
-            c.next().is_some_and(|f| f.is_ascii_alphabetic()) && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+            c.next().is_some_and(|f| f.is_ascii_alphabetic())
+                && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
         })
 }
 
