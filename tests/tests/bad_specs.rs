@@ -4,7 +4,10 @@
 use codegen::{Options, SourceFile};
 
 fn src(path: &str, text: &str) -> SourceFile {
-    SourceFile { path: path.to_owned(), text: text.to_owned() }
+    SourceFile {
+        path: path.to_owned(),
+        text: text.to_owned(),
+    }
 }
 
 /// All diagnostics for one file, as printed.
@@ -44,11 +47,23 @@ fn unclosed_front_matter() {
 
 #[test]
 fn invalid_yaml_points_at_its_line() {
-    let e = one_error("---\nmethod: crm.deal.get\nscope: crm\nparams: {\"type\": \"object\"\n---\n");
+    let e =
+        one_error("---\nmethod: crm.deal.get\nscope: crm\nparams: {\"type\": \"object\"\n---\n");
     assert!(e.starts_with("specs/bad.md:"), "{e}");
-    assert!(e.contains("error: the front-matter is not valid YAML"), "{e}");
-    let line: usize = e["specs/bad.md:".len()..].split(':').next().unwrap_or("0").parse().unwrap_or(0);
-    assert!((4..=5).contains(&line), "line should be at the broken flow mapping, got {e}");
+    assert!(
+        e.contains("error: the front-matter is not valid YAML"),
+        "{e}"
+    );
+    let line: usize = e["specs/bad.md:".len()..]
+        .split(':')
+        .next()
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0);
+    assert!(
+        (4..=5).contains(&line),
+        "line should be at the broken flow mapping, got {e}"
+    );
 }
 
 #[test]
@@ -206,7 +221,10 @@ fn enum_values_must_be_strings_or_integers() {
         "specs/bad.md:4: error: returns.enum[1]: enum values must be strings or integers, found 1.5"
     );
     let text = format!("{HEAD}returns: {{\"enum\": []}}\n---\n");
-    assert_eq!(one_error(&text), "specs/bad.md:4: error: returns.enum: an enum needs at least one value");
+    assert_eq!(
+        one_error(&text),
+        "specs/bad.md:4: error: returns.enum: an enum needs at least one value"
+    );
 }
 
 #[test]
@@ -214,12 +232,17 @@ fn all_of_combines_objects_only() {
     let text = format!(
         "{HEAD}returns:\n  allOf:\n    - type: object\n      properties: {{a: {{type: string}}}}\n    - type: string\n---\n"
     );
-    assert_eq!(one_error(&text), "specs/bad.md:5: error: returns.allOf[1]: `allOf` can only combine object schemas");
+    assert_eq!(
+        one_error(&text),
+        "specs/bad.md:5: error: returns.allOf[1]: `allOf` can only combine object schemas"
+    );
 }
 
 #[test]
 fn tuple_items_are_rejected() {
-    let text = format!("{HEAD}returns: {{\"type\": \"array\", \"items\": [{{\"type\": \"string\"}}]}}\n---\n");
+    let text = format!(
+        "{HEAD}returns: {{\"type\": \"array\", \"items\": [{{\"type\": \"string\"}}]}}\n---\n"
+    );
     assert_eq!(
         one_error(&text),
         "specs/bad.md:4: error: returns.items: tuple-form `items` (a list of schemas) is not supported; give one schema"
@@ -229,14 +252,22 @@ fn tuple_items_are_rejected() {
 #[test]
 fn a_schema_must_be_a_mapping() {
     let text = format!("{HEAD}params:\n  type: object\n  properties:\n    ID: 5\n---\n");
-    assert_eq!(one_error(&text), "specs/bad.md:7: error: params.properties.ID: a schema must be a mapping or `true`, found 5");
+    assert_eq!(
+        one_error(&text),
+        "specs/bad.md:7: error: params.properties.ID: a schema must be a mapping or `true`, found 5"
+    );
     let text = format!("{HEAD}returns: false\n---\n");
-    assert_eq!(one_error(&text), "specs/bad.md:4: error: returns: the schema `false` (no value allowed) is not supported");
+    assert_eq!(
+        one_error(&text),
+        "specs/bad.md:4: error: returns: the schema `false` (no value allowed) is not supported"
+    );
 }
 
 #[test]
 fn keyword_values_have_types() {
-    let text = format!("{HEAD}returns: {{\"type\": \"string\", \"description\": 5, \"nullable\": \"yes\"}}\n---\n");
+    let text = format!(
+        "{HEAD}returns: {{\"type\": \"string\", \"description\": 5, \"nullable\": \"yes\"}}\n---\n"
+    );
     assert_eq!(
         errors(&text),
         vec![
@@ -258,8 +289,14 @@ fn too_deep_nesting_is_an_error_not_a_stack_overflow() {
     // Deeper than the engine's limit of 64 schema levels.
     let e = errors(&nest(100));
     assert_eq!(e.len(), 1, "{e:#?}");
-    assert!(e[0].starts_with("specs/bad.md:4: error: returns.items.items."), "{e:#?}");
-    assert!(e[0].ends_with("the schema is nested more than 64 levels deep"), "{e:#?}");
+    assert!(
+        e[0].starts_with("specs/bad.md:4: error: returns.items.items."),
+        "{e:#?}"
+    );
+    assert!(
+        e[0].ends_with("the schema is nested more than 64 levels deep"),
+        "{e:#?}"
+    );
     // Far deeper: the YAML reader's own limit answers first.
     assert_eq!(
         errors(&nest(5000)),
@@ -286,8 +323,14 @@ fn duplicate_methods_across_files_name_both_files() {
 
 #[test]
 fn duplicate_alias_across_files_names_both_files() {
-    let a = src("specs/a.md", "---\nmethod: crm.deal.get\nscope: crm\naliases: [crm.deal.fetch]\n---\n");
-    let b = src("specs/b.md", "---\nmethod: crm.deal.fetch\nscope: crm\n---\n");
+    let a = src(
+        "specs/a.md",
+        "---\nmethod: crm.deal.get\nscope: crm\naliases: [crm.deal.fetch]\n---\n",
+    );
+    let b = src(
+        "specs/b.md",
+        "---\nmethod: crm.deal.fetch\nscope: crm\n---\n",
+    );
     let (_, d) = codegen::check(&[a, b]);
     let e: Vec<String> = d.errors().map(ToString::to_string).collect();
     assert_eq!(
@@ -321,9 +364,15 @@ fn all_errors_of_a_run_come_together_sorted() {
     let files = vec![
         src("specs/z.md", "---\nmethod: a.b\nscope: Bad\n---\n"),
         src("specs/a.md", "no front matter"),
-        src("specs/m.md", "---\nmethod: c.d\nscope: crm\npagination: pages\nrate_limit_per_sec: -1\n---\n"),
+        src(
+            "specs/m.md",
+            "---\nmethod: c.d\nscope: crm\npagination: pages\nrate_limit_per_sec: -1\n---\n",
+        ),
     ];
-    let err = codegen::generate(&files, &Options::default()).err().map(|d| d.to_string()).unwrap_or_default();
+    let err = codegen::generate(&files, &Options::default())
+        .err()
+        .map(|d| d.to_string())
+        .unwrap_or_default();
     assert_eq!(
         err,
         "specs/a.md:1: error: the file does not start with a `---` line, so it has no front-matter\n\

@@ -19,7 +19,11 @@ fn output_does_not_depend_on_input_order() {
     reversed.reverse();
     let mut rotated = specs.clone();
     rotated.rotate_left(specs.len() / 3);
-    let (even, odd): (Vec<_>, Vec<_>) = specs.iter().cloned().enumerate().partition(|(i, _)| i % 2 == 0);
+    let (even, odd): (Vec<_>, Vec<_>) = specs
+        .iter()
+        .cloned()
+        .enumerate()
+        .partition(|(i, _)| i % 2 == 0);
     let interleaved: Vec<_> = odd.into_iter().chain(even).map(|(_, s)| s).collect();
     for order in [reversed, rotated, interleaved] {
         assert_eq!(generate(&order, &opts), reference);
@@ -42,6 +46,9 @@ fn output_holds_no_machine_specific_text() {
     for (path, text) in &g.files {
         assert!(!text.contains(&root), "{path} mentions the checkout path");
         assert!(!text.contains('\r'), "{path} has a carriage return");
-        assert!(text.starts_with("// @generated"), "{path} lacks the @generated header");
+        assert!(
+            text.starts_with("// @generated"),
+            "{path} lacks the @generated header"
+        );
     }
 }

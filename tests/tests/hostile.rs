@@ -43,25 +43,39 @@ fn spec_text() -> String {
             serde_json::json!({ "type": "string", "description": h, "title": h, "x-note": h, "examples": [h], "default": h, "pattern": format!("^{i}$") }),
         );
     }
-    props.insert("choice".to_owned(), serde_json::json!({ "enum": HOSTILE, "description": HOSTILE.join(" ") }));
+    props.insert(
+        "choice".to_owned(),
+        serde_json::json!({ "enum": HOSTILE, "description": HOSTILE.join(" ") }),
+    );
     props.insert("either".to_owned(), serde_json::json!({ "oneOf": HOSTILE.iter().take(5).map(|h| serde_json::json!({"type": "object", "title": h, "properties": {"a": {"type": "string"}}})).collect::<Vec<_>>() }));
     let mut defs = serde_json::Map::new();
     for h in HOSTILE {
         defs.insert((*h).to_owned(), serde_json::json!({ "type": "object", "description": h, "properties": { "v": { "type": "integer" } } }));
     }
-    props.insert("refs".to_owned(), serde_json::json!({ "type": "array", "items": { "$ref": "#/$defs/*/" } }));
+    props.insert(
+        "refs".to_owned(),
+        serde_json::json!({ "type": "array", "items": { "$ref": "#/$defs/*/" } }),
+    );
     let params = serde_json::json!({ "type": "object", "properties": props, "$defs": defs });
-    format!("---\nmethod: hostile.check\nscope: hostile\nparams: {params}\n---\nbody with */ and ```\n")
+    format!(
+        "---\nmethod: hostile.check\nscope: hostile\nparams: {params}\n---\nbody with */ and ```\n"
+    )
 }
 
 fn generated() -> codegen::Generated {
-    let src = SourceFile { path: "specs/hostile.check.md".to_owned(), text: spec_text() };
+    let src = SourceFile {
+        path: "specs/hostile.check.md".to_owned(),
+        text: spec_text(),
+    };
     codegen::generate(&[src], &Options::default()).unwrap_or_else(|d| panic!("{d}"))
 }
 
 fn module() -> syn::File {
     let g = generated();
-    let text = g.files.get("hostile.rs").unwrap_or_else(|| panic!("no hostile.rs in {:?}", g.files.keys()));
+    let text = g
+        .files
+        .get("hostile.rs")
+        .unwrap_or_else(|| panic!("no hostile.rs in {:?}", g.files.keys()));
     syn::parse_file(text).unwrap_or_else(|e| panic!("generated code does not parse: {e}\n{text}"))
 }
 
@@ -97,14 +111,21 @@ fn every_hostile_property_name_is_one_field_renamed_to_itself() {
     let mut wire = BTreeSet::new();
     let mut idents = BTreeSet::new();
     for f in &request.fields {
-        let ident = f.ident.as_ref().map(ToString::to_string).unwrap_or_default();
+        let ident = f
+            .ident
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         let name = serde_rename(&f.attrs).unwrap_or_else(|| ident.clone());
         assert!(idents.insert(ident.clone()), "duplicate field {ident}");
         assert!(wire.insert(name), "duplicate wire name for {ident}");
     }
     let mut expected: BTreeSet<String> = HOSTILE.iter().map(|s| (*s).to_owned()).collect();
     expected.extend(["choice", "either", "refs"].map(str::to_owned));
-    assert_eq!(wire, expected, "wire names must reach the wire unchanged, all of them");
+    assert_eq!(
+        wire, expected,
+        "wire names must reach the wire unchanged, all of them"
+    );
 }
 
 #[test]
@@ -119,15 +140,24 @@ fn nothing_but_the_expected_items_exists() {
             syn::Item::Type(t) => t.ident.to_string(),
             other => panic!("unexpected item {}", quote_item(other)),
         };
-        assert!(name == "check" || name.starts_with("Check"), "unexpected item `{name}`");
+        assert!(
+            name == "check" || name.starts_with("Check"),
+            "unexpected item `{name}`"
+        );
         assert!(!name.contains("evil"));
     }
     // No attribute other than the ones the generator writes.
-    let text = generated().files.get("hostile.rs").cloned().unwrap_or_default();
+    let text = generated()
+        .files
+        .get("hostile.rs")
+        .cloned()
+        .unwrap_or_default();
     for line in text.lines() {
         let t = line.trim_start();
         if t.starts_with("#[") || t.starts_with("#![") {
-            let ok = ["#[derive(", "#[serde(", "#[cfg(feature", "#[deprecated("].iter().any(|p| t.starts_with(p))
+            let ok = ["#[derive(", "#[serde(", "#[cfg(feature", "#[deprecated("]
+                .iter()
+                .any(|p| t.starts_with(p))
                 || t == "#[serde(untagged)]"
                 || t == "#[serde(deny_unknown_fields)]";
             assert!(ok, "unexpected attribute line: {line}");
@@ -180,7 +210,10 @@ fn hostile_text_never_reaches_the_output_raw() {
                 // The generator's own code spans hold only validated names (`crm.deal.get`, `date-time`).
                 let doc = strip_safe_code_spans(doc);
                 for active in ["`", "~", "<", ">", "[", "]", "*"] {
-                    assert!(!unescaped(&doc, active), "{path}: unescaped {active} in doc: {line}");
+                    assert!(
+                        !unescaped(&doc, active),
+                        "{path}: unescaped {active} in doc: {line}"
+                    );
                 }
             }
         }
@@ -199,9 +232,17 @@ fn enum_values_survive_as_string_literals() {
         })
         .unwrap_or_else(|| panic!("no CheckRequestChoice"));
     let distinct: BTreeSet<&str> = HOSTILE.iter().copied().collect();
-    assert_eq!(choice.variants.len(), distinct.len() + 1, "one variant per value plus the catch-all");
+    assert_eq!(
+        choice.variants.len(),
+        distinct.len() + 1,
+        "one variant per value plus the catch-all"
+    );
     // The as_str arms return exactly the values.
-    let text = generated().files.get("hostile.rs").cloned().unwrap_or_default();
+    let text = generated()
+        .files
+        .get("hostile.rs")
+        .cloned()
+        .unwrap_or_default();
     let mut found = BTreeSet::new();
     let parsed: syn::File = syn::parse_file(&text).unwrap_or_else(|e| panic!("{e}"));
     for item in &parsed.items {
@@ -223,7 +264,11 @@ fn enum_values_survive_as_string_literals() {
                                     },
                                     e => e,
                                 };
-                                if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = body {
+                                if let syn::Expr::Lit(syn::ExprLit {
+                                    lit: syn::Lit::Str(s),
+                                    ..
+                                }) = body
+                                {
                                     found.insert(s.value());
                                 }
                             }

@@ -13,8 +13,18 @@ fn snapshot_each(dir: &str, runtime: &str, prefix: &str) {
         let g = generate(std::slice::from_ref(spec), &opts);
         let marker = format!("//   {}\n", spec.path);
         let text = concat(&g, |_, text| text.contains(&marker));
-        assert!(!text.is_empty(), "{}: no module file names this spec", spec.path);
-        let stem = spec.path.rsplit('/').next().unwrap_or(&spec.path).trim_end_matches(".md").replace('.', "_");
+        assert!(
+            !text.is_empty(),
+            "{}: no module file names this spec",
+            spec.path
+        );
+        let stem = spec
+            .path
+            .rsplit('/')
+            .next()
+            .unwrap_or(&spec.path)
+            .trim_end_matches(".md")
+            .replace('.', "_");
         insta::assert_snapshot!(format!("{prefix}__{stem}"), text);
     }
 }
@@ -33,5 +43,8 @@ fn every_fixture_spec() {
 fn fixture_registry() {
     let dir = "tests/fixtures/specs";
     let g = generate(&read_specs(dir), &options("::bitrix24::runtime", dir));
-    insta::assert_snapshot!("fixture_registry", concat(&g, |p, _| p == "registry.rs" || p == "mod.rs"));
+    insta::assert_snapshot!(
+        "fixture_registry",
+        concat(&g, |p, _| p == "registry.rs" || p == "mod.rs")
+    );
 }

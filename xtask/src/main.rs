@@ -19,8 +19,16 @@ struct Target {
 }
 
 const TARGETS: &[Target] = &[
-    Target { specs: "specs", krate: "generated", runtime: "crate::runtime" },
-    Target { specs: "tests/fixtures/specs", krate: "tests", runtime: "::bitrix24::runtime" },
+    Target {
+        specs: "specs",
+        krate: "generated",
+        runtime: "crate::runtime",
+    },
+    Target {
+        specs: "tests/fixtures/specs",
+        krate: "tests",
+        runtime: "::bitrix24::runtime",
+    },
 ];
 
 const BEGIN: &str = "# @generated features begin\n";
@@ -74,20 +82,30 @@ fn read_specs(root: &Path, dir: &Path) -> Result<Vec<SourceFile>, String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let entries = fs::read_dir(&d).map_err(|e| format!("{}: cannot read folder: {e}", d.display()))?;
+        let entries =
+            fs::read_dir(&d).map_err(|e| format!("{}: cannot read folder: {e}", d.display()))?;
         for entry in entries {
             let entry = entry.map_err(|e| format!("{}: {e}", d.display()))?;
             let path = entry.path();
-            let ft = entry.file_type().map_err(|e| format!("{}: {e}", path.display()))?;
+            let ft = entry
+                .file_type()
+                .map_err(|e| format!("{}: {e}", path.display()))?;
             if ft.is_dir() {
                 stack.push(path);
             } else if path.extension().is_some_and(|x| x == "md") {
-                let text = fs::read(&path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+                let text =
+                    fs::read(&path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
                 let display = display_path(root, &path);
                 let text = String::from_utf8(text).map_err(|e| {
-                    format!("{display}:1: error: the file is not UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to())
+                    format!(
+                        "{display}:1: error: the file is not UTF-8 (invalid byte at offset {})",
+                        e.utf8_error().valid_up_to()
+                    )
                 })?;
-                out.push(SourceFile { path: display, text });
+                out.push(SourceFile {
+                    path: display,
+                    text,
+                });
             }
         }
     }
@@ -97,7 +115,10 @@ fn read_specs(root: &Path, dir: &Path) -> Result<Vec<SourceFile>, String> {
 
 fn display_path(root: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
-    rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn print_warnings(d: &Diagnostics) {
@@ -107,15 +128,25 @@ fn print_warnings(d: &Diagnostics) {
 }
 
 /// Everything a target's generated output consists of: files under `src/api/` and Cargo.toml.
-fn expected(root: &Path, t: &Target) -> Result<(Generated, usize, BTreeMap<PathBuf, String>), String> {
+fn expected(
+    root: &Path,
+    t: &Target,
+) -> Result<(Generated, usize, BTreeMap<PathBuf, String>), String> {
     let sources = read_specs(root, &root.join(t.specs))?;
     let count = sources.len();
     if sources.is_empty() {
         return Err(format!("{}: no spec files (*.md) found", t.specs));
     }
-    let opts = Options { runtime_path: t.runtime.to_owned(), spec_dir: t.specs.to_owned() };
+    let opts = Options {
+        runtime_path: t.runtime.to_owned(),
+        spec_dir: t.specs.to_owned(),
+    };
     let generated = codegen::generate(&sources, &opts).map_err(|d| {
-        format!("{d}{} error(s) in {}; nothing was written", d.errors().count(), t.specs)
+        format!(
+            "{d}{} error(s) in {}; nothing was written",
+            d.errors().count(),
+            t.specs
+        )
     })?;
     let mut files = BTreeMap::new();
     let api = root.join(t.krate).join("src").join("api");
@@ -123,9 +154,17 @@ fn expected(root: &Path, t: &Target) -> Result<(Generated, usize, BTreeMap<PathB
         files.insert(api.join(rel), text.clone());
     }
     let manifest = root.join(t.krate).join("Cargo.toml");
-    let current = fs::read_to_string(&manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let current =
+        fs::read_to_string(&manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
     let updated = replace_features(&current, &codegen::features_toml(&generated.scopes))
-        .ok_or_else(|| format!("{}: the `{}` / `{}` marker lines are missing", manifest.display(), BEGIN.trim(), END.trim()))?;
+        .ok_or_else(|| {
+            format!(
+                "{}: the `{}` / `{}` marker lines are missing",
+                manifest.display(),
+                BEGIN.trim(),
+                END.trim()
+            )
+        })?;
     files.insert(manifest, updated);
     Ok((generated, count, files))
 }
@@ -141,7 +180,9 @@ fn existing(root: &Path, t: &Target) -> BTreeMap<PathBuf, String> {
     let mut out = BTreeMap::new();
     let mut stack = vec![root.join(t.krate).join("src").join("api")];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = fs::read_dir(&d) else { continue };
+        let Ok(entries) = fs::read_dir(&d) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let p = entry.path();
             if p.is_dir() {
@@ -162,7 +203,10 @@ fn generate(root: &Path, mode: Mode) -> Result<(), String> {
         print_warnings(&generated.warnings);
         let mut have = existing(root, t);
         let manifest = root.join(t.krate).join("Cargo.toml");
-        have.insert(manifest.clone(), fs::read_to_string(&manifest).unwrap_or_default());
+        have.insert(
+            manifest.clone(),
+            fs::read_to_string(&manifest).unwrap_or_default(),
+        );
         let mut written = 0;
         for (path, text) in &want {
             let old = have.get(path);
@@ -201,7 +245,11 @@ fn generate(root: &Path, mode: Mode) -> Result<(), String> {
                 }
                 Mode::Check => {
                     drifted += 1;
-                    let _ = writeln!(drift, "{}: stale (would be removed)", display_path(root, path));
+                    let _ = writeln!(
+                        drift,
+                        "{}: stale (would be removed)",
+                        display_path(root, path)
+                    );
                 }
             }
         }
@@ -230,7 +278,9 @@ fn generate(root: &Path, mode: Mode) -> Result<(), String> {
 }
 
 fn remove_empty_dirs(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let p = entry.path();
         if p.is_dir() {
@@ -244,7 +294,11 @@ const MAX_DIFF_LINES: usize = 400;
 
 fn diff(out: &mut String, name: &str, old: &str, new: &str) {
     let d = similar::TextDiff::from_lines(old, new);
-    let text = d.unified_diff().context_radius(3).header(&format!("a/{name}"), &format!("b/{name}")).to_string();
+    let text = d
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{name}"), &format!("b/{name}"))
+        .to_string();
     for (i, line) in text.lines().enumerate() {
         if i == MAX_DIFF_LINES {
             let _ = writeln!(out, "... (diff cut after {MAX_DIFF_LINES} lines)");
@@ -267,8 +321,12 @@ fn lint(root: &Path, paths: &[String]) -> Result<(), String> {
             if path.is_dir() {
                 files.extend(read_specs(root, &path)?);
             } else {
-                let text = fs::read_to_string(&path).map_err(|e| format!("{p}: cannot read: {e}"))?;
-                files.push(SourceFile { path: p.clone(), text });
+                let text =
+                    fs::read_to_string(&path).map_err(|e| format!("{p}: cannot read: {e}"))?;
+                files.push(SourceFile {
+                    path: p.clone(),
+                    text,
+                });
             }
         }
         sets.push((paths.join(" "), files));
@@ -286,7 +344,11 @@ fn lint(root: &Path, paths: &[String]) -> Result<(), String> {
         );
         let _ = specs;
     }
-    if errors > 0 { Err(format!("lint failed with {errors} error(s)")) } else { Ok(()) }
+    if errors > 0 {
+        Err(format!("lint failed with {errors} error(s)"))
+    } else {
+        Ok(())
+    }
 }
 
 /// Benchmark, not a test: prints figures for the README.
@@ -309,7 +371,11 @@ fn bench(root: &Path) -> Result<(), String> {
         bytes = g.files.values().map(String::len).sum::<usize>();
     }
     times.sort();
-    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
     println!(
         "generation ({profile} build of the engine): {} specs -> {files} files, {bytes} bytes; median {:.1} ms, min {:.1} ms over {runs} runs",
         all.len(),
@@ -317,9 +383,18 @@ fn bench(root: &Path) -> Result<(), String> {
         times[0].as_secs_f64() * 1e3,
     );
     for (label, args) in [
-        ("cargo build -p bitrix24 --all-features", vec!["build", "-q", "-p", "bitrix24", "--all-features"]),
-        ("cargo build -p bitrix24 --no-default-features", vec!["build", "-q", "-p", "bitrix24", "--no-default-features"]),
-        ("cargo build -p bitrix24-tests (fixtures, all features)", vec!["build", "-q", "-p", "bitrix24-tests"]),
+        (
+            "cargo build -p bitrix24 --all-features",
+            vec!["build", "-q", "-p", "bitrix24", "--all-features"],
+        ),
+        (
+            "cargo build -p bitrix24 --no-default-features",
+            vec!["build", "-q", "-p", "bitrix24", "--no-default-features"],
+        ),
+        (
+            "cargo build -p bitrix24-tests (fixtures, all features)",
+            vec!["build", "-q", "-p", "bitrix24-tests"],
+        ),
     ] {
         let pkg = args[3];
         // Dependencies stay built; only the package itself is rebuilt.
@@ -340,7 +415,10 @@ fn bench(root: &Path) -> Result<(), String> {
         if !status.success() {
             return Err(format!("{label} failed"));
         }
-        println!("{label}: {:.1} s (dependencies already built)", start.elapsed().as_secs_f64());
+        println!(
+            "{label}: {:.1} s (dependencies already built)",
+            start.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }

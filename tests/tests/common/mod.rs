@@ -16,15 +16,23 @@ pub fn read_specs(rel: &str) -> Vec<SourceFile> {
     let mut out = Vec::new();
     let mut stack = vec![root.join(rel)];
     while let Some(d) = stack.pop() {
-        let mut entries: Vec<PathBuf> =
-            std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())).flatten().map(|e| e.path()).collect();
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&d)
+            .unwrap_or_else(|e| panic!("{}: {e}", d.display()))
+            .flatten()
+            .map(|e| e.path())
+            .collect();
         entries.sort();
         for p in entries {
             if p.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|x| x == "md") {
-                let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-                let name = p.strip_prefix(&root).unwrap_or(&p).to_string_lossy().replace('\\', "/");
+                let text =
+                    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                let name = p
+                    .strip_prefix(&root)
+                    .unwrap_or(&p)
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 out.push(SourceFile { path: name, text });
             }
         }
@@ -34,7 +42,10 @@ pub fn read_specs(rel: &str) -> Vec<SourceFile> {
 }
 
 pub fn options(runtime: &str, spec_dir: &str) -> Options {
-    Options { runtime_path: runtime.to_owned(), spec_dir: spec_dir.to_owned() }
+    Options {
+        runtime_path: runtime.to_owned(),
+        spec_dir: spec_dir.to_owned(),
+    }
 }
 
 pub fn generate(files: &[SourceFile], opts: &Options) -> Generated {
