@@ -312,13 +312,19 @@ impl Emitter<'_> {
         let how = ident(how);
         let mut cs = TokenStream::new();
         if consts.false_is_value {
-            cs.extend(quote!(const FALSE_IS_VALUE: bool = true;));
+            cs.extend(quote!(
+                const FALSE_IS_VALUE: bool = true;
+            ));
         }
         if consts.empty_string_is_value {
-            cs.extend(quote!(const EMPTY_STRING_IS_VALUE: bool = true;));
+            cs.extend(quote!(
+                const EMPTY_STRING_IS_VALUE: bool = true;
+            ));
         }
         if consts.empty_array_is_value {
-            cs.extend(quote!(const EMPTY_ARRAY_IS_VALUE: bool = true;));
+            cs.extend(quote!(
+                const EMPTY_ARRAY_IS_VALUE: bool = true;
+            ));
         }
         quote! {
             #cfg
