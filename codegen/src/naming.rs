@@ -259,12 +259,17 @@ impl Names {
         }
         let pascal_style = base.starts_with(|c: char| c.is_ascii_uppercase());
         let ends_digit = base.ends_with(|c: char| c.is_ascii_digit());
+        // `self_` (a keyword escaped) collides as `self_2`, not `self__2`.
+        let stem = match base.trim_end_matches('_') {
+            "" => base,
+            trimmed => trimmed,
+        };
         let mut n = 2usize;
         loop {
             let cand = if pascal_style && !ends_digit {
                 format!("{base}{n}")
             } else {
-                format!("{base}_{n}")
+                format!("{stem}_{n}")
             };
             if self.taken.insert(cand.clone()) {
                 return cand;
@@ -368,6 +373,8 @@ mod tests {
         assert_eq!(n.take("Name"), "Name2");
         assert_eq!(n.take("V1"), "V1");
         assert_eq!(n.take("V1"), "V1_2");
+        assert_eq!(n.take("self_"), "self_");
+        assert_eq!(n.take("self_"), "self_2");
     }
 
     #[test]

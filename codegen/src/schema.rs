@@ -874,7 +874,7 @@ impl Ctx<'_, '_> {
     }
 
     /// Follows `$ref`s to the definition's kind (for `allOf`).
-    fn resolve(&mut self, kind: Kind, depth: usize, path: &mut Vec<String>) -> Kind {
+    fn resolve(&mut self, kind: Kind, depth: usize, path: &[String]) -> Kind {
         let mut kind = kind;
         let mut hops = 0;
         while let Kind::Ref(i) = kind {
@@ -885,7 +885,7 @@ impl Ctx<'_, '_> {
                 return Kind::Any;
             }
             let raw = self.def_refs[i].1.clone();
-            let mut p = path.clone();
+            let mut p = path.to_vec();
             // Diagnostics inside the definition are reported when the definition itself is normalised.
             let mut scratch = crate::diag::Diagnostics::default();
             let mut sink = Sink {

@@ -180,7 +180,7 @@ fn strip_safe_code_spans(doc: &str) -> String {
     while let Some(i) = rest.find('`') {
         let after = &rest[i + 1..];
         let span_len = after.find(|c: char| !safe(c)).unwrap_or(after.len());
-        let unescaped_open = rest[..i].chars().next_back() != Some('\\');
+        let unescaped_open = !rest[..i].ends_with('\\');
         if unescaped_open && after[span_len..].starts_with('`') {
             out.push_str(&rest[..i]);
             rest = &after[span_len + 1..];

@@ -33,6 +33,7 @@ fn index(name: &str) -> Option<usize> {
 ///
 /// Fails with `Error::UnknownMethod` when the name is
 /// unknown or its scope's feature is not compiled in.
+#[allow(unused_variables)]
 pub fn validate_params(
     method: &str,
     params: &::serde_json::Value,
@@ -49,6 +50,7 @@ pub fn validate_params(
 }
 
 /// Decodes a `result` value with the method's response type and returns it normalised.
+#[allow(unused_variables)]
 pub fn decode_result(
     method: &str,
     result: &::serde_json::Value,
