@@ -307,21 +307,16 @@ impl Client {
                     true
                 }
                 ErrorKind::Transport => read || matches!(&error, Error::Transport { kind: TransportErrorKind::Connect, .. }),
-                ErrorKind::Server => read && error.is_retryable(),
+                ErrorKind::Server => read,
                 _ => false,
             };
             if !retry || attempt >= inner.retry.max_retries {
                 return Err(error);
             }
             attempt += 1;
-            // The limiter already spaces limit errors; add jitter so tasks spread out.
-            let pause = match kind {
-                ErrorKind::RateLimited | ErrorKind::OperatingTimeLimit => {
-                    Duration::from_secs_f64(fastrand::f64() / inner.limiter.limits().per_second)
-                }
-                _ => inner.retry.delay(attempt),
-            };
-            tokio::time::sleep(pause).await;
+            // Exponential pause with jitter; after a limit error the limiter adds its own
+            // wait (a full bucket, or a blocked method) on the next round.
+            tokio::time::sleep(inner.retry.delay(attempt)).await;
         }
     }
 
