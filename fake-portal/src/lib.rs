@@ -460,6 +460,9 @@ fn error_answer(e: &FakeError) -> Response<Body> {
     )
 }
 
+/// A method's server time used in the window, and when its oldest part expires.
+type Operating = (f64, Option<u64>);
+
 /// What one call produced.
 struct Outcome {
     result: Value,
@@ -502,7 +505,13 @@ impl Portal {
         let (webhook, raw_method) = match segments.as_slice() {
             ["rest", user, token, method] => (Some((*user, *token)), *method),
             ["rest", method] => (None, *method),
-            _ => return Ok(answer(404, b"<html>404 Not Found</html>".to_vec(), "text/html")),
+            _ => {
+                return Ok(answer(
+                    404,
+                    b"<html>404 Not Found</html>".to_vec(),
+                    "text/html",
+                ));
+            }
         };
         let method = raw_method
             .strip_suffix(".json")
@@ -637,7 +646,11 @@ impl Portal {
                 {
                     Ok(())
                 } else {
-                    Err(FakeError::new(401, "NO_AUTH_FOUND", "Wrong authorization data"))
+                    Err(FakeError::new(
+                        401,
+                        "NO_AUTH_FOUND",
+                        "Wrong authorization data",
+                    ))
                 }
             }
             None => {
@@ -716,12 +729,11 @@ impl Portal {
 
     /// Runs one method, budget checked and counted; returns the outcome and the method's
     /// operating figures.
-    #[allow(clippy::type_complexity)]
     fn call(
         &self,
         method: &str,
         params: &Value,
-    ) -> Result<(Outcome, Option<(f64, Option<u64>)>), FakeError> {
+    ) -> Result<(Outcome, Option<Operating>), FakeError> {
         let (def, key) = {
             let s = self.lock();
             let key = s
@@ -810,10 +822,7 @@ impl Portal {
         Ok((used, reset))
     }
 
-    fn batch(
-        &self,
-        params: &Value,
-    ) -> Result<(Outcome, Option<(f64, Option<u64>)>), FakeError> {
+    fn batch(&self, params: &Value) -> Result<(Outcome, Option<Operating>), FakeError> {
         let halt = match params.get("halt") {
             Some(Value::Bool(b)) => *b,
             Some(v) => loose_i64(v).unwrap_or(0) != 0 || v.as_str() == Some("true"),
@@ -952,7 +961,11 @@ fn list(rows: &[(i64, Value)], params: &Value) -> Result<Outcome, FakeError> {
     let start = match get("start") {
         None | Some(Value::Null) => 0,
         Some(v) => loose_i64(v).ok_or_else(|| {
-            FakeError::new(400, "ERROR_ARGUMENT", "Parameter 'start' must be an integer")
+            FakeError::new(
+                400,
+                "ERROR_ARGUMENT",
+                "Parameter 'start' must be an integer",
+            )
         })?,
     };
     let mut conditions: Vec<(&str, i64)> = Vec::new();

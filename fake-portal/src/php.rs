@@ -56,9 +56,7 @@ fn insert(map: &mut Map<String, Value>, key: String, segments: &[String], value:
         map.insert(key, value);
         return;
     };
-    let slot = map
-        .entry(key)
-        .or_insert_with(|| Value::Object(Map::new()));
+    let slot = map.entry(key).or_insert_with(|| Value::Object(Map::new()));
     if !slot.is_object() {
         *slot = Value::Object(Map::new());
     }

@@ -202,5 +202,8 @@ async fn fast_list_edge_cases() {
 }
 
 fn id_of(deal: bitrix24_tests::api::crm::deal::ListResponseDeal) -> i64 {
-    deal.id.expect("every deal has an ID").parse().expect("numeric ID")
+    deal.id
+        .expect("every deal has an ID")
+        .parse()
+        .expect("numeric ID")
 }

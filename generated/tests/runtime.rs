@@ -45,9 +45,17 @@ async fn portal(config: Config) -> FakePortal {
             -1 => Err(FakeError::new(403, "ACCESS_DENIED", "Access denied")),
             -2 => Err(FakeError::new(400, "ERROR_ARGUMENT", "Wrong argument")),
             -3 => Err(FakeError::new(400, "CHAT_NOT_IN_CRM", "Chat is not in CRM")),
-            -4 => Err(FakeError::new(400, "MESSAGE_ADD_ERROR", "Cannot add message")),
+            -4 => Err(FakeError::new(
+                400,
+                "MESSAGE_ADD_ERROR",
+                "Cannot add message",
+            )),
             -5 => Err(FakeError::new(403, "insufficient_scope", "Scope missing")),
-            -6 => Err(FakeError::new(403, "WRONG_AUTH_TYPE", "Application context required")),
+            -6 => Err(FakeError::new(
+                403,
+                "WRONG_AUTH_TYPE",
+                "Application context required",
+            )),
             _ => Ok(json!({ "MESSAGE_ID": (chat * 10).to_string(), "CHAT_ID": chat })),
         }
     });
@@ -156,7 +164,10 @@ async fn message_add_error_codes_are_typed_and_not_repeated() {
         assert!(err.api().unwrap().code.is("ERROR_ARGUMENT"), "{err:?}");
         assert_eq!(err.kind(), ErrorKind::Argument);
         // An unknown method.
-        let err = client.call_raw("no.such.method", &json!({})).await.unwrap_err();
+        let err = client
+            .call_raw("no.such.method", &json!({}))
+            .await
+            .unwrap_err();
         assert!(err.api().unwrap().code.is("ERROR_METHOD_NOT_FOUND"));
         assert_eq!(err.kind(), ErrorKind::NotFound);
     })
@@ -339,7 +350,11 @@ async fn secrets_never_appear_in_debug_display_or_errors() {
             assert_hidden(&format!("{e:?}"), &all);
         }
         assert!(errors[0].to_string().contains("***"), "{}", errors[0]);
-        assert!(matches!(errors[4], Error::Transport { .. }), "{:?}", errors[4]);
+        assert!(
+            matches!(errors[4], Error::Transport { .. }),
+            "{:?}",
+            errors[4]
+        );
         for line in counting.log.lock().unwrap().iter() {
             assert_hidden(line, &all);
         }

@@ -141,12 +141,10 @@ impl Auth {
     }
 
     pub(crate) fn oauth(config: OAuthConfig) -> Result<(Auth, String), Error> {
-        let endpoint = reqwest::Url::parse(config.client_endpoint.trim()).map_err(|_| {
-            Error::InvalidConfig("the OAuth client_endpoint is not a URL".into())
-        })?;
-        let server = reqwest::Url::parse(config.server_endpoint.trim()).map_err(|_| {
-            Error::InvalidConfig("the OAuth server_endpoint is not a URL".into())
-        })?;
+        let endpoint = reqwest::Url::parse(config.client_endpoint.trim())
+            .map_err(|_| Error::InvalidConfig("the OAuth client_endpoint is not a URL".into()))?;
+        let server = reqwest::Url::parse(config.server_endpoint.trim())
+            .map_err(|_| Error::InvalidConfig("the OAuth server_endpoint is not a URL".into()))?;
         for u in [&endpoint, &server] {
             if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
                 return Err(Error::InvalidConfig(

@@ -257,7 +257,11 @@ impl Client {
         self.batch_chunk(&chunk, halt).await
     }
 
-    async fn batch_chunk(&self, chunk: &[Call], halt: bool) -> Result<Vec<Result<Raw, Error>>, Error> {
+    async fn batch_chunk(
+        &self,
+        chunk: &[Call],
+        halt: bool,
+    ) -> Result<Vec<Result<Raw, Error>>, Error> {
         let mut cmd = serde_json::Map::new();
         for (i, c) in chunk.iter().enumerate() {
             cmd.insert(
@@ -268,9 +272,7 @@ impl Client {
         let params = serde_json::json!({ "halt": if halt { 1 } else { 0 }, "cmd": cmd });
         let read = chunk.iter().all(|c| is_read(&c.method));
         let mut answer = self.execute("batch", &params, read, None).await?;
-        let mut result = answer
-            .remove("result")
-            .unwrap_or(serde_json::Value::Null);
+        let mut result = answer.remove("result").unwrap_or(serde_json::Value::Null);
         let mut part = |name: &str| match result.get_mut(name).map(serde_json::Value::take) {
             Some(serde_json::Value::Object(m)) => m,
             _ => serde_json::Map::new(),

@@ -8,11 +8,11 @@ use serde::Deserialize;
 
 use super::Method;
 use super::auth::{Auth, OAuthConfig, OAuthTokens};
+use super::error::TransportErrorKind;
 use super::error::{ApiError, DecodeError, Error, ErrorCode, ErrorKind, Part, cut, decode_value};
 use super::limiter::{Limiter, Limits};
 use super::loose::Loose;
 use super::retry::{RetryPolicy, is_read};
-use super::error::TransportErrorKind;
 use super::transport::{ReqwestTransport, Transport};
 
 /// A connection to one Bitrix24 portal.
@@ -278,7 +278,9 @@ impl Client {
                     Ok(object) => {
                         let time = object
                             .get("time")
-                            .and_then(|t| decode_value::<Option<Time>>(method, Part::Envelope, t).ok())
+                            .and_then(|t| {
+                                decode_value::<Option<Time>>(method, Part::Envelope, t).ok()
+                            })
                             .flatten();
                         permit.observe(time.as_ref());
                         return Ok(object);
@@ -306,7 +308,15 @@ impl Client {
                     inner.limiter.method_blocked(method);
                     true
                 }
-                ErrorKind::Transport => read || matches!(&error, Error::Transport { kind: TransportErrorKind::Connect, .. }),
+                ErrorKind::Transport => {
+                    read || matches!(
+                        &error,
+                        Error::Transport {
+                            kind: TransportErrorKind::Connect,
+                            ..
+                        }
+                    )
+                }
                 ErrorKind::Server => read,
                 _ => false,
             };
@@ -330,7 +340,10 @@ impl Client {
         let not_envelope = |bytes: &[u8]| Error::Http {
             method: method.to_owned(),
             status,
-            excerpt: self.inner.auth.scrub(&cut(&String::from_utf8_lossy(bytes), 200)),
+            excerpt: self
+                .inner
+                .auth
+                .scrub(&cut(&String::from_utf8_lossy(bytes), 200)),
         };
         let Ok(serde_json::Value::Object(mut object)) =
             serde_json::from_slice::<serde_json::Value>(bytes)

@@ -69,7 +69,11 @@ impl Limits {
     /// otherwise, and for tests against a fake portal).
     pub fn custom(burst: f64, per_second: f64) -> Limits {
         Limits {
-            burst: if burst.is_finite() { burst.max(1.0) } else { 50.0 },
+            burst: if burst.is_finite() {
+                burst.max(1.0)
+            } else {
+                50.0
+            },
             per_second: if per_second.is_finite() && per_second > 0.0 {
                 per_second
             } else {
@@ -229,7 +233,10 @@ fn unix_to_instant(unix: f64) -> Option<Instant> {
     if !unix.is_finite() {
         return None;
     }
-    let now_unix = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs_f64();
+    let now_unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_secs_f64();
     let ahead = (unix - now_unix).clamp(0.0, 3600.0);
     Some(Instant::now() + Duration::from_secs_f64(ahead))
 }
@@ -366,8 +373,7 @@ fn rate_error(method: &str) -> Error {
         method: method.to_owned(),
         status: 503,
         code: ErrorCode::Text("QUERY_LIMIT_EXCEEDED".into()),
-        description: "held back by the client: the request would wait longer than max_wait"
-            .into(),
+        description: "held back by the client: the request would wait longer than max_wait".into(),
     }))
 }
 

@@ -348,8 +348,14 @@ where
     async fn run_inner(self, out: &tokio::sync::mpsc::Sender<Chunk<M>>) -> Result<(), Error> {
         // The smallest and largest ID, in one batch request.
         let calls = vec![
-            (M::NAME.to_owned(), self.query(&self.params(None, None, false))?),
-            (M::NAME.to_owned(), self.query(&self.params(None, None, true))?),
+            (
+                M::NAME.to_owned(),
+                self.query(&self.params(None, None, false))?,
+            ),
+            (
+                M::NAME.to_owned(),
+                self.query(&self.params(None, None, true))?,
+            ),
         ];
         let mut ends = self.client.batch_chunk_raw(&calls, false).await?;
         let high = ends.pop().and_then(Result::ok);

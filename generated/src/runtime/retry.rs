@@ -72,7 +72,10 @@ impl RetryPolicy {
 /// `profile`, `method.get`. Reads may be repeated when their answer is lost; nothing else is.
 pub fn is_read(method: &str) -> bool {
     let lower = method.to_ascii_lowercase();
-    if matches!(lower.as_str(), "scope" | "methods" | "profile" | "server.time") {
+    if matches!(
+        lower.as_str(),
+        "scope" | "methods" | "profile" | "server.time"
+    ) {
         return true;
     }
     let last = lower.rsplit('.').next().unwrap_or("");
