@@ -24,6 +24,8 @@
 //!   a call missing a parameter the spec requires gets HTTP 400 `ERROR_ARGUMENT`.
 //! * **Faults** ([`Fault`]): 503 pages, 500 errors, slow answers, dropped connections,
 //!   malformed JSON, on every n-th matching request.
+//! * **Counters**: [`FakePortal::stats`] in process, or `GET /fake/stats` as JSON from
+//!   another process (the benchmark uses it).
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -500,6 +502,20 @@ impl Portal {
         };
         if path.trim_end_matches('/') == "/oauth/token" {
             return Ok(self.token(&query));
+        }
+        if path.trim_end_matches('/') == "/fake/stats" {
+            let st = self.lock().stats.clone();
+            return Ok(json_answer(
+                200,
+                &json!({
+                    "requests": st.requests,
+                    "rate_rejections": st.rate_rejections,
+                    "operating_rejections": st.operating_rejections,
+                    "refreshes": st.refreshes,
+                    "faults": st.faults,
+                    "calls": st.calls,
+                }),
+            ));
         }
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let (webhook, raw_method) = match segments.as_slice() {
@@ -1000,23 +1016,34 @@ fn list(rows: &[(i64, Value)], params: &Value) -> Result<Outcome, FakeError> {
     let desc = matches!(get("order"), Some(Value::Object(o))
         if o.iter().any(|(k, v)| k.eq_ignore_ascii_case("ID")
             && v.as_str().is_some_and(|d| d.eq_ignore_ascii_case("DESC"))));
-    let matching = rows.iter().filter(|(id, _)| {
-        conditions.iter().all(|(op, n)| match *op {
-            ">=" => id >= n,
-            "<=" => id <= n,
-            ">" => id > n,
-            "<" => id < n,
-            _ => id == n,
-        })
-    });
-    let matching: Vec<&Value> = if desc {
-        matching.rev().map(|r| &r.1).collect()
+    // Rows are sorted by ID: every condition narrows a slice.
+    let mut lo = 0;
+    let mut hi = rows.len();
+    for (op, n) in &conditions {
+        let n = *n;
+        let (l, h) = match *op {
+            ">=" => (rows.partition_point(|r| r.0 < n), rows.len()),
+            ">" => (rows.partition_point(|r| r.0 <= n), rows.len()),
+            "<=" => (0, rows.partition_point(|r| r.0 <= n)),
+            "<" => (0, rows.partition_point(|r| r.0 < n)),
+            _ => (
+                rows.partition_point(|r| r.0 < n),
+                rows.partition_point(|r| r.0 <= n),
+            ),
+        };
+        lo = lo.max(l);
+        hi = hi.min(h);
+    }
+    let slice = if lo < hi { &rows[lo..hi] } else { &rows[..0] };
+    let total = slice.len();
+    let ordered: Box<dyn Iterator<Item = &Value>> = if desc {
+        Box::new(slice.iter().rev().map(|r| &r.1))
     } else {
-        matching.map(|r| &r.1).collect()
+        Box::new(slice.iter().map(|r| &r.1))
     };
     const PAGE: usize = 50;
     if start < 0 {
-        let page: Vec<Value> = matching.into_iter().take(PAGE).cloned().collect();
+        let page: Vec<Value> = ordered.take(PAGE).cloned().collect();
         return Ok(Outcome {
             result: Value::Array(page),
             total: Some(0),
@@ -1024,13 +1051,7 @@ fn list(rows: &[(i64, Value)], params: &Value) -> Result<Outcome, FakeError> {
         });
     }
     let start = start as usize;
-    let total = matching.len();
-    let page: Vec<Value> = matching
-        .into_iter()
-        .skip(start)
-        .take(PAGE)
-        .cloned()
-        .collect();
+    let page: Vec<Value> = ordered.skip(start).take(PAGE).cloned().collect();
     let next = (start + PAGE < total).then_some(start + PAGE);
     Ok(Outcome {
         result: Value::Array(page),
