@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ITEMS=${1:-300000}
 PORT=${2:-18024}
+WHICH=${3:-both}   # rust | python | both
 VENV=fake-portal/bench/.venv
 
 cargo build -q --release -p bitrix24-fake-portal --example bench
@@ -23,11 +24,18 @@ run_one() {
     grep -q ready /tmp/bitrix24-bench-serve.log 2>/dev/null && break
     sleep 0.1
   done
-  "$@" || true
+  local status=0
+  "$@" || status=$?
   kill "$server"
   wait "$server" 2>/dev/null || true
+  return $status
 }
 
 echo "items=$ITEMS, bucket 50 burst / 2 per second"
-run_one "$BENCH" rust "$PORT" "$ITEMS"
-run_one "$VENV/bin/python" fake-portal/bench/fast_bitrix24_bench.py "$PORT" "$ITEMS"
+if [ "$WHICH" != python ]; then
+  run_one "$BENCH" rust "$PORT" "$ITEMS"
+fi
+if [ "$WHICH" != rust ]; then
+  run_one "$VENV/bin/python" fake-portal/bench/fast_bitrix24_bench.py "$PORT" "$ITEMS" 2>/tmp/bitrix24-bench-python.err \
+    || { echo "fast_bitrix24 failed; last lines of its error output:"; tail -3 /tmp/bitrix24-bench-python.err; }
+fi

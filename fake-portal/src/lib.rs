@@ -1016,6 +1016,7 @@ fn list(rows: &[(i64, Value)], params: &Value) -> Result<Outcome, FakeError> {
     let desc = matches!(get("order"), Some(Value::Object(o))
         if o.iter().any(|(k, v)| k.eq_ignore_ascii_case("ID")
             && v.as_str().is_some_and(|d| d.eq_ignore_ascii_case("DESC"))));
+    const PAGE: usize = 50;
     // Rows are sorted by ID: every condition narrows a slice.
     let mut lo = 0;
     let mut hi = rows.len();
@@ -1036,22 +1037,28 @@ fn list(rows: &[(i64, Value)], params: &Value) -> Result<Outcome, FakeError> {
     }
     let slice = if lo < hi { &rows[lo..hi] } else { &rows[..0] };
     let total = slice.len();
-    let ordered: Box<dyn Iterator<Item = &Value>> = if desc {
-        Box::new(slice.iter().rev().map(|r| &r.1))
-    } else {
-        Box::new(slice.iter().map(|r| &r.1))
+    // The rows from offset `skip` on, in the requested order (no scan of the skipped rows).
+    let ordered = |skip: usize| -> Vec<Value> {
+        let n = total.saturating_sub(skip).min(PAGE);
+        if desc {
+            let end = total - skip.min(total);
+            slice[end - n..end].iter().rev().map(|r| r.1.clone()).collect()
+        } else {
+            slice[skip.min(total)..skip.min(total) + n]
+                .iter()
+                .map(|r| r.1.clone())
+                .collect()
+        }
     };
-    const PAGE: usize = 50;
     if start < 0 {
-        let page: Vec<Value> = ordered.take(PAGE).cloned().collect();
         return Ok(Outcome {
-            result: Value::Array(page),
+            result: Value::Array(ordered(0)),
             total: Some(0),
             next: None,
         });
     }
     let start = start as usize;
-    let page: Vec<Value> = ordered.skip(start).take(PAGE).cloned().collect();
+    let page = ordered(start);
     let next = (start + PAGE < total).then_some(start + PAGE);
     Ok(Outcome {
         result: Value::Array(page),

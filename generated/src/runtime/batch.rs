@@ -366,3 +366,32 @@ fn php_pairs(prefix: &str, value: &serde_json::Value, out: &mut String) {
 pub(crate) fn encode(text: &str) -> String {
     super::auth::percent(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_become_php_query_strings() {
+        let q = php_query(&serde_json::json!({
+            "fields": { "TITLE": "a b&c", "OK": true, "NO": false, "GONE": null },
+            "select": ["ID", "UF_*"],
+            "filter": { ">ID": 5 },
+        }))
+        .unwrap();
+        assert_eq!(
+            q,
+            "fields[NO]=0&fields[OK]=1&fields[TITLE]=a%20b%26c&filter[%3EID]=5&select[0]=ID&select[1]=UF_%2A"
+        );
+        assert_eq!(php_query(&serde_json::json!(null)).unwrap(), "");
+        assert!(php_query(&serde_json::json!([1, 2])).is_err());
+    }
+
+    #[test]
+    fn command_keys_sort_in_call_order() {
+        let keys: Vec<String> = (0..MAX_BATCH).map(key).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+    }
+}

@@ -385,3 +385,60 @@ fn budget_error(method: &str, why: &str) -> Error {
         description: format!("held back by the client: the method's server-time budget {why}"),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bucket lets `burst` requests go at once, then one per interval: counted on a
+    /// fixed clock, so nothing here depends on timing.
+    #[test]
+    fn bucket_lets_burst_through_then_spaces_requests() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new(5.0, 2.0);
+        let goes: Vec<Duration> = (0..8).map(|_| b.reserve(t0) - t0).collect();
+        let ms: Vec<u128> = goes.iter().map(Duration::as_millis).collect();
+        assert_eq!(ms, [0, 0, 0, 0, 0, 500, 1000, 1500]);
+        // After a long pause the bucket is empty again.
+        let later = t0 + Duration::from_secs(100);
+        assert_eq!(b.reserve(later), later);
+    }
+
+    #[test]
+    fn a_full_bucket_holds_the_next_request_one_interval() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new(3.0, 4.0);
+        b.fill(t0);
+        assert_eq!(b.peek(t0) - t0, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn headroom_shrinks_the_client_bucket() {
+        let limiter = Limiter::new(Limits::custom(10.0, 1.0).with_headroom(3.0));
+        let t0 = Instant::now();
+        let mut portal = lock(&limiter.portal);
+        let immediate = (0..20).filter(|_| portal.reserve(t0) == t0).count();
+        assert_eq!(immediate, 7);
+    }
+
+    #[test]
+    fn the_budget_holds_calls_until_the_reset() {
+        let limiter = Limiter::new(Limits::standard().with_operating_budget(1.0));
+        let now = Instant::now();
+        let reset = now + Duration::from_secs(5);
+        let mut m = MethodState {
+            operating: 0.5,
+            max_cost: 0.2,
+            reset_at: Some(reset),
+            ..MethodState::default()
+        };
+        // 0.5 + 0.2 fits; with two calls in flight, 0.5 + 3 * 0.2 does not.
+        assert_eq!(limiter.budget_wait(&mut m, now), None);
+        m.pending = 2;
+        assert_eq!(limiter.budget_wait(&mut m, now), Some(reset));
+        // Once the reset has passed, one call goes alone to read the fresh figure.
+        m.pending = 0;
+        m.operating = 0.95;
+        assert_eq!(limiter.budget_wait(&mut m, reset), None);
+    }
+}

@@ -85,3 +85,44 @@ pub fn is_read(method: &str) -> bool {
     ) || last.starts_with("get")
         || last.starts_with("list")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_are_told_from_writes_by_name() {
+        for read in [
+            "crm.deal.list",
+            "crm.deal.get",
+            "crm.deal.fields",
+            "user.current",
+            "tasks.task.getlist",
+            "crm.item.productrow.getAvailableForPayment",
+            "scope",
+            "profile",
+        ] {
+            assert!(is_read(read), "{read}");
+        }
+        for write in [
+            "imopenlines.crm.message.add",
+            "crm.deal.update",
+            "crm.deal.delete",
+            "bizproc.task.complete",
+            "batch",
+            "tasks.task.chat.message.send",
+        ] {
+            assert!(!is_read(write), "{write}");
+        }
+    }
+
+    #[test]
+    fn delays_grow_and_stay_capped() {
+        let p = RetryPolicy::new(10, Duration::from_millis(100), Duration::from_secs(1));
+        for attempt in 1..=10 {
+            let d = p.delay(attempt);
+            let full = Duration::from_millis(100 * (1 << (attempt - 1))).min(Duration::from_secs(1));
+            assert!(d <= full && d >= full / 2, "{attempt}: {d:?}");
+        }
+    }
+}
