@@ -66,7 +66,11 @@ async fn client(port: u16, items: usize) -> Result<(), Box<dyn std::error::Error
     let client = Client::webhook(&url).limits(Limits::standard()).build()?;
     let before = stats(port).await?;
     let started = Instant::now();
-    let mut stream = std::pin::pin!(FastList::new(ListRequest::default()).parallel(4).stream(&client));
+    let mut stream = std::pin::pin!(
+        FastList::new(ListRequest::default())
+            .parallel(4)
+            .stream(&client)
+    );
     let mut count = 0usize;
     let mut last = 0i64;
     let mut ordered = true;
@@ -78,7 +82,8 @@ async fn client(port: u16, items: usize) -> Result<(), Box<dyn std::error::Error
     }
     let wall = started.elapsed().as_secs_f64();
     let after = stats(port).await?;
-    let requests = after["requests"].as_u64().unwrap_or(0) - before["requests"].as_u64().unwrap_or(0);
+    let requests =
+        after["requests"].as_u64().unwrap_or(0) - before["requests"].as_u64().unwrap_or(0);
     let rejected = after["rate_rejections"].as_u64().unwrap_or(0)
         - before["rate_rejections"].as_u64().unwrap_or(0);
     let ideal = (requests as f64 - 50.0).max(0.0) / 2.0;

@@ -1042,7 +1042,11 @@ fn list(rows: &[(i64, Value)], params: &Value) -> Result<Outcome, FakeError> {
         let n = total.saturating_sub(skip).min(PAGE);
         if desc {
             let end = total - skip.min(total);
-            slice[end - n..end].iter().rev().map(|r| r.1.clone()).collect()
+            slice[end - n..end]
+                .iter()
+                .rev()
+                .map(|r| r.1.clone())
+                .collect()
         } else {
             slice[skip.min(total)..skip.min(total) + n]
                 .iter()

@@ -43,9 +43,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let fake =
                 bitrix24_fake_portal::FakePortal::start(bitrix24_fake_portal::Config::default())
                     .await?;
-            fake.on("imopenlines.crm.message.add", |_| Ok(json!({ "ID": 19880117 })));
+            fake.on("imopenlines.crm.message.add", |_| {
+                Ok(json!({ "ID": 19880117 }))
+            });
             fake.seed_list("crm.deal.list", bitrix24_fake_portal::deals(1_234));
-            println!("no BITRIX24_WEBHOOK_URL: using a fake portal at {}", fake.base_url());
+            println!(
+                "no BITRIX24_WEBHOOK_URL: using a fake portal at {}",
+                fake.base_url()
+            );
             (fake.webhook_url(), Some(fake))
         }
     };

@@ -121,7 +121,8 @@ mod tests {
         let p = RetryPolicy::new(10, Duration::from_millis(100), Duration::from_secs(1));
         for attempt in 1..=10 {
             let d = p.delay(attempt);
-            let full = Duration::from_millis(100 * (1 << (attempt - 1))).min(Duration::from_secs(1));
+            let full =
+                Duration::from_millis(100 * (1 << (attempt - 1))).min(Duration::from_secs(1));
             assert!(d <= full && d >= full / 2, "{attempt}: {d:?}");
         }
     }
