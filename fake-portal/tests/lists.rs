@@ -12,7 +12,7 @@ const LIMIT: Duration = Duration::from_secs(90);
 
 fn config() -> Config {
     Config {
-        burst: 20.0,
+        burst: 50.0,
         per_second: 200.0,
         ..Config::default()
     }
@@ -20,7 +20,12 @@ fn config() -> Config {
 
 fn client(portal: &FakePortal) -> Client {
     Client::webhook(&portal.webhook_url())
-        .limits(Limits::custom(20.0, 200.0).with_method_rates(false))
+        // 20 places of headroom absorb 100 ms of scheduling jitter at 200 per second.
+        .limits(
+            Limits::custom(50.0, 200.0)
+                .with_headroom(20.0)
+                .with_method_rates(false),
+        )
         .retry(RetryPolicy::new(
             8,
             Duration::from_millis(5),
@@ -188,6 +193,25 @@ async fn fast_list_edge_cases() {
                 assert_exactly(&ids, n as i64);
             }
         }
+        // A stream held half-way stops fetching: at most two batches wait per range.
+        portal.seed_list("crm.deal.list", deals(100_000));
+        let before = portal.stats().requests;
+        let mut held = std::pin::pin!(
+            FastList::new(ListRequest::default())
+                .parallel(2)
+                .stream(&client)
+        );
+        for _ in 0..10 {
+            held.next().await.unwrap().unwrap();
+        }
+        // Give the producers time to run ahead as far as they can (an upper bound is
+        // asserted, so a short pause cannot make this pass wrongly).
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let made = portal.stats().requests - before;
+        // The bounds request; per range one batch waiting in its channel and one blocked on
+        // sending; and three in the hand-over to the caller (being read, queued, being
+        // forwarded). An unbounded walk would make 41.
+        assert!(made <= 1 + 2 * 2 + 3, "{made} requests for 10 items");
         // A stream dropped half-way stops its tasks without trouble.
         portal.seed_list("crm.deal.list", deals(5_000));
         let first: Vec<_> = FastList::new(ListRequest::default())

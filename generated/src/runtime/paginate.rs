@@ -7,7 +7,7 @@
 //!   ID, each page asking for IDs above the last one seen. Up to 50 pages are chained in one
 //!   `batch` request through `$result[...]` references, and several ID ranges run in
 //!   parallel under the client's shared limiter. Memory stays bounded: each range holds at
-//!   most two batches of items.
+//!   most two batches of items, and three more sit in the hand-over to the caller.
 
 use std::collections::VecDeque;
 
