@@ -531,6 +531,24 @@ async fn a_write_whose_answer_is_lost_is_not_repeated() {
         let err = add(&impatient, &message(2)).await.unwrap_err();
         assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
         assert_eq!(calls(&portal), 2);
+        // A cut-off answer, or a gateway's error page instead of the portal's answer: the
+        // write may have run, and the error says so.
+        for (kind, ran) in [(FaultKind::Malformed, 1), (FaultKind::Unavailable, 0)] {
+            let before = calls(&portal);
+            portal.inject(Fault {
+                method: Some(METHOD.into()),
+                kind: kind.clone(),
+                every: 1,
+                times: 1,
+            });
+            let err = add(&client, &message(3)).await.unwrap_err();
+            assert!(
+                matches!(err, Error::OutcomeUnknown { .. }),
+                "{kind:?}: {err:?}"
+            );
+            assert!(err.to_string().contains("may or may not have run"), "{err}");
+            assert_eq!(calls(&portal) - before, ran, "{kind:?}");
+        }
         // A read whose answer is lost is simply asked again.
         portal.seed_list("crm.deal.list", bitrix24_fake_portal::deals(3));
         portal.inject(Fault {

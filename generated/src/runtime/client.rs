@@ -275,6 +275,18 @@ impl Client {
                     }
                 }
                 Ok(response) => match self.read_answer(method, response.status, &response.body) {
+                    // A write answered by something that is not the portal (a gateway's
+                    // error page, a cut body): it may have run.
+                    Err(Error::Http {
+                        status, excerpt, ..
+                    }) if !read && (status >= 500 || (200..300).contains(&status)) => {
+                        return Err(Error::OutcomeUnknown {
+                            method: method.to_owned(),
+                            message: format!(
+                                "HTTP {status} without a Bitrix24 envelope: {excerpt}"
+                            ),
+                        });
+                    }
                     Ok(object) => {
                         let time = object
                             .get("time")

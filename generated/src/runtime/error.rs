@@ -186,6 +186,7 @@ impl Error {
             Error::Decode(_) => ErrorKind::Decode,
             Error::Http { status, .. } if *status == 404 => ErrorKind::NotFound,
             Error::Http { status, .. } if *status == 429 => ErrorKind::OperatingTimeLimit,
+            Error::Http { status, .. } if *status == 401 || *status == 403 => ErrorKind::Auth,
             Error::Http { .. } => ErrorKind::Server,
             Error::Transport { .. } | Error::OutcomeUnknown { .. } => ErrorKind::Transport,
             Error::NotRun { .. } => ErrorKind::NotRun,

@@ -17,7 +17,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+// tokio's clock, so that the limiter follows a paused test clock too.
+use tokio::time::Instant;
 
 use super::client::Time;
 use super::error::{ApiError, Error, ErrorCode};
@@ -292,7 +295,7 @@ impl Limiter {
                     return Err(budget_error(method, "is used up for longer than max_wait"));
                 }
                 Some(until) => {
-                    tokio::time::sleep_until(until.into()).await;
+                    tokio::time::sleep_until(until).await;
                     continue;
                 }
                 None => {}
@@ -332,7 +335,7 @@ impl Limiter {
                 method: key,
             };
             if go > Instant::now() {
-                tokio::time::sleep_until(go.into()).await;
+                tokio::time::sleep_until(go).await;
             }
             return Ok(permit);
         }
@@ -433,6 +436,45 @@ mod tests {
         let mut portal = lock(&limiter.portal);
         let immediate = (0..20).filter(|_| portal.reserve(t0) == t0).count();
         assert_eq!(immediate, 7);
+    }
+
+    /// On tokio's paused clock, virtual time moves only by the limiter's own sleeps, so
+    /// the time 30 calls take is exact arithmetic, not a measurement.
+    #[tokio::test(start_paused = true)]
+    async fn the_method_rate_spaces_calls_after_the_burst() {
+        let limiter = Arc::new(Limiter::new(
+            Limits::custom(10.0, 1000.0)
+                .with_headroom(0.0)
+                .with_method_rate("x.list", 5.0),
+        ));
+        let t0 = Instant::now();
+        for _ in 0..30 {
+            drop(limiter.acquire("x.list", None).await.unwrap());
+        }
+        // 10 at once, then 20 at 5 per second.
+        assert_eq!((Instant::now() - t0).as_millis(), 4000);
+        // Another method is not held back by this one's rate.
+        let t1 = Instant::now();
+        drop(limiter.acquire("y.list", Some(1000.0)).await.unwrap());
+        assert_eq!(Instant::now(), t1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_fills_the_bucket_and_a_block_holds_the_method() {
+        let limiter = Arc::new(Limiter::new(
+            Limits::custom(50.0, 2.0).with_operating_budget(10.0),
+        ));
+        let t0 = Instant::now();
+        limiter.bucket_full();
+        drop(limiter.acquire("a.get", None).await.unwrap());
+        assert_eq!((Instant::now() - t0).as_millis(), 500);
+        // No reset time known: blocked for `operating_block`; a wait past `max_wait` fails.
+        let quick = Arc::new(Limiter::new(
+            Limits::custom(50.0, 2.0).with_max_wait(Duration::from_secs(60)),
+        ));
+        quick.method_blocked("a.add");
+        let err = quick.acquire("a.add", None).await.err().unwrap();
+        assert_eq!(err.kind(), crate::runtime::ErrorKind::OperatingTimeLimit);
     }
 
     #[test]
