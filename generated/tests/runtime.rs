@@ -626,3 +626,44 @@ async fn batch_results_keep_their_order_and_their_own_errors() {
     .await
     .unwrap();
 }
+
+#[test]
+fn the_blocking_client_makes_the_same_calls() {
+    // The fake portal runs on a runtime of its own; the blocking client has another.
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let portal = server.block_on(portal(config()));
+    portal.seed_list("crm.deal.list", bitrix24_fake_portal::deals(120));
+    let client = bitrix24::runtime::blocking::Client::new(webhook(&portal)).unwrap();
+    let r = client.call(&message(42)).unwrap();
+    assert_eq!(r["CHAT_ID"], 42);
+    let err = client.call(&message(-3)).unwrap_err();
+    assert!(err.api().unwrap().code.is("CHAT_NOT_IN_CRM"));
+    let env = client
+        .call_raw("crm.deal.list", &json!({ "start": 100 }))
+        .unwrap();
+    assert_eq!(env.result.as_array().unwrap().len(), 20);
+    let mut batch = Batch::new();
+    let k = batch.add(&message(7)).unwrap();
+    assert_eq!(client.batch(&batch).unwrap().take(k).unwrap()["CHAT_ID"], 7);
+    assert_eq!(calls(&portal), 3);
+    let deals = client.all_items(&DealList {}).unwrap();
+    let ids: Vec<&str> = deals.iter().map(|d| d["ID"].as_str().unwrap()).collect();
+    let expected: Vec<String> = (1..=120).map(|i| i.to_string()).collect();
+    assert_eq!(ids, expected);
+    assert!(!format!("{client:?}").contains(&portal.config().webhook_token));
+}
+
+/// A list method written by hand (the spec corpus of this crate has none yet).
+#[derive(serde::Serialize)]
+struct DealList {}
+
+impl bitrix24::runtime::Method for DealList {
+    const NAME: &'static str = "crm.deal.list";
+    const PAGINATION: bitrix24::runtime::Pagination = bitrix24::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    type Response = Vec<serde_json::Map<String, Value>>;
+}

@@ -14,9 +14,11 @@
 //! * [`Batch`]: typed batches, split at 50 calls (module `batch`).
 //! * [`Client::pages`], [`Client::items`] and [`FastList`]: pagination as streams
 //!   (module `paginate`).
+//! * [`blocking::Client`]: the same calls for programs without an async runtime.
 
 mod auth;
 mod batch;
+pub mod blocking;
 mod client;
 mod error;
 mod limiter;
