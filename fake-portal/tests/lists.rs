@@ -193,6 +193,20 @@ async fn fast_list_edge_cases() {
                 assert_exactly(&ids, n as i64);
             }
         }
+        // Extreme IDs do not overflow the range arithmetic.
+        let extreme = [i64::MIN + 1, -5, 0, 7, i64::MAX];
+        let rows = extreme
+            .iter()
+            .map(|id| serde_json::json!({ "ID": id.to_string(), "TITLE": "x" }))
+            .collect();
+        portal.seed_list("crm.deal.list", rows);
+        let ids: Vec<i64> = FastList::new(ListRequest::default())
+            .parallel(4)
+            .stream(&client)
+            .map(|item| id_of(item.unwrap()))
+            .collect()
+            .await;
+        assert_eq!(ids, extreme);
         // A stream held half-way stops fetching: at most two batches wait per range.
         portal.seed_list("crm.deal.list", deals(100_000));
         let before = portal.stats().requests;

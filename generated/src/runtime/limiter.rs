@@ -122,6 +122,31 @@ impl Limits {
         self
     }
 
+    /// The figures brought into ranges the arithmetic can take (fields are public and may
+    /// hold anything): no zero, negative, NaN or astronomic rate, burst or wait.
+    fn sanitized(mut self) -> Limits {
+        let clamp = |v: f64, lo: f64, hi: f64, default: f64| {
+            if v.is_finite() {
+                v.clamp(lo, hi)
+            } else {
+                default
+            }
+        };
+        self.burst = clamp(self.burst, 1.0, 1e6, 50.0);
+        self.per_second = clamp(self.per_second, 1e-3, 1e6, 2.0);
+        self.headroom = clamp(self.headroom, 0.0, self.burst - 1.0, 0.0);
+        self.operating_budget = clamp(self.operating_budget, 0.0, 1e9, 480.0);
+        self.method_overrides
+            .retain(|_, r| r.is_finite() && *r > 0.0);
+        for r in self.method_overrides.values_mut() {
+            *r = r.clamp(1e-3, 1e6);
+        }
+        let day = Duration::from_secs(86_400);
+        self.max_wait = self.max_wait.min(day);
+        self.operating_block = self.operating_block.min(day);
+        self
+    }
+
     /// Sets the longest time one call is held back.
     pub fn with_max_wait(mut self, max_wait: Duration) -> Limits {
         self.max_wait = max_wait;
@@ -260,6 +285,7 @@ fn unix_to_instant(unix: f64) -> Option<Instant> {
 
 impl Limiter {
     pub(crate) fn new(limits: Limits) -> Limiter {
+        let limits = limits.sanitized();
         let burst = (limits.burst - limits.headroom).max(1.0);
         let portal = Bucket::new(burst, limits.per_second);
         Limiter {
@@ -310,7 +336,8 @@ impl Limiter {
                     .get(&key)
                     .copied()
                     .or(spec_rate.filter(|_| self.limits.method_rates))
-                    .filter(|r| r.is_finite() && *r > 0.0);
+                    .filter(|r| r.is_finite() && *r > 0.0)
+                    .map(|r| r.clamp(1e-3, 1e6));
                 let method_go = match rate {
                     Some(rate) => {
                         let burst = (self.limits.burst - self.limits.headroom).max(1.0);
@@ -475,6 +502,25 @@ mod tests {
         quick.method_blocked("a.add");
         let err = quick.acquire("a.add", None).await.err().unwrap();
         assert_eq!(err.kind(), crate::runtime::ErrorKind::OperatingTimeLimit);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn nonsense_figures_do_not_panic() {
+        let mut limits = Limits::standard().with_method_rate("m.get", f64::NAN);
+        limits.burst = f64::INFINITY;
+        limits.per_second = 0.0;
+        limits.headroom = -3.0;
+        limits.max_wait = Duration::MAX;
+        limits.operating_block = Duration::MAX;
+        let limiter = Arc::new(Limiter::new(limits));
+        drop(limiter.acquire("m.get", Some(f64::INFINITY)).await.unwrap());
+        drop(limiter.acquire("m.get", Some(-1.0)).await.unwrap());
+        limiter.bucket_full();
+        limiter.method_blocked("m.get");
+        // Blocked for the capped day, which the capped max_wait allows (virtual time).
+        let t0 = Instant::now();
+        drop(limiter.acquire("m.get", Some(0.0)).await.unwrap());
+        assert!(Instant::now() - t0 >= Duration::from_secs(86_399));
     }
 
     #[test]

@@ -377,12 +377,15 @@ where
             )));
         }
         // Split [lo, hi] into ranges (lo-1, b1], (b1, b2], ... (b_{n-1}, hi].
-        let n = self.config.parallel as i64;
-        let span = (hi - lo + 1) as i128;
-        let mut bounds = vec![lo - 1];
+        // In i128, so that no ID the portal sends can overflow.
+        let n = self.config.parallel as i128;
+        let start = i128::from(lo) - 1;
+        let span = i128::from(hi) - start;
+        let mut bounds = vec![lo.saturating_sub(1)];
         for k in 1..n {
-            let b = (lo - 1) as i128 + span * k as i128 / n as i128;
-            if b > *bounds.last().unwrap_or(&(lo - 1)) as i128 && b < hi as i128 {
+            let b = start + span * k / n;
+            let last = bounds.last().map_or(start, |l| i128::from(*l));
+            if b > last && b < i128::from(hi) {
                 bounds.push(b as i64);
             }
         }
