@@ -9,6 +9,8 @@ import warnings
 from fast_bitrix24 import Bitrix
 
 port, items = int(sys.argv[1]), int(sys.argv[2])
+# "slow": fast_bitrix24's own slow mode, one request at a time.
+slow = len(sys.argv) > 3 and sys.argv[3] == "slow"
 
 
 def stats():
@@ -24,7 +26,11 @@ deals = []
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     try:
-        deals = b.get_all("crm.deal.list")
+        if slow:
+            with b.slow(1):
+                deals = b.get_all("crm.deal.list")
+        else:
+            deals = b.get_all("crm.deal.list")
     except Exception as e:  # report the failure with the counters instead of a traceback
         error = f"{type(e).__name__}: {e}"
 wall = time.monotonic() - start
@@ -34,7 +40,7 @@ rejected = after["rate_rejections"] - before["rate_rejections"]
 ids = [int(d["ID"]) for d in deals]
 ideal = max(0.0, (requests - 50) / 2)
 print(json.dumps({
-    "client": "fast_bitrix24 (Python, get_all)",
+    "client": "fast_bitrix24 (Python, get_all" + (", slow(1))" if slow else ")"),
     "items": len(deals),
     "expected": items,
     "unique": len(set(ids)) == items,
