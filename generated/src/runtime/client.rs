@@ -329,7 +329,12 @@ impl Client {
                         }
                     )
                 }
-                ErrorKind::Server => read,
+                // A deleted portal or a manual block does not heal by asking again.
+                ErrorKind::Server => {
+                    read && !error
+                        .api()
+                        .is_some_and(|a| a.code.is("PORTAL_DELETED") || a.code.is("OVERLOAD_LIMIT"))
+                }
                 _ => false,
             };
             if !retry || attempt >= inner.retry.max_retries {
