@@ -667,3 +667,129 @@ impl bitrix24::runtime::Method for DealList {
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = Vec<serde_json::Map<String, Value>>;
 }
+
+/// A transport that plays back scripted answers (the last one repeats) and counts requests.
+struct Script {
+    answers: Mutex<Vec<Result<(u16, String), bitrix24::runtime::TransportErrorKind>>>,
+    count: Arc<AtomicUsize>,
+}
+
+impl Script {
+    fn new(
+        answers: Vec<Result<(u16, &str), bitrix24::runtime::TransportErrorKind>>,
+    ) -> (Script, Arc<AtomicUsize>) {
+        let count = Arc::new(AtomicUsize::new(0));
+        let answers = answers
+            .into_iter()
+            .rev()
+            .map(|a| a.map(|(s, b)| (s, b.to_owned())))
+            .collect();
+        (
+            Script {
+                answers: Mutex::new(answers),
+                count: count.clone(),
+            },
+            count,
+        )
+    }
+}
+
+impl Transport for Script {
+    fn send(&self, _: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        let mut answers = self.answers.lock().unwrap();
+        let next = if answers.len() > 1 {
+            answers.pop().unwrap()
+        } else {
+            answers[0].clone()
+        };
+        Box::pin(async move {
+            match next {
+                Ok((status, body)) => Ok(HttpResponse {
+                    status,
+                    body: body.into_bytes(),
+                }),
+                Err(kind) => Err(TransportError {
+                    kind,
+                    message: "scripted failure".into(),
+                }),
+            }
+        })
+    }
+}
+
+fn scripted(script: Script, retries: u32) -> Client {
+    Client::webhook("http://127.0.0.1:9/rest/1/scriptedtoken/")
+        .limits(Limits::custom(1000.0, 1000.0).with_method_rates(false))
+        .retry(RetryPolicy::new(
+            retries,
+            Duration::from_millis(1),
+            Duration::from_millis(2),
+        ))
+        .transport(script)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn retries_are_bounded_and_only_where_safe() {
+    use bitrix24::runtime::TransportErrorKind::{Connect, Timeout};
+    tokio::time::timeout(LIMIT, async {
+        let limit = r#"{"error":"QUERY_LIMIT_EXCEEDED","error_description":"Too many requests"}"#;
+        let ok = r#"{"result":{"ID":1},"time":{"start":1,"finish":1}}"#;
+        // A portal that always refuses: 1 + 3 attempts, then the error.
+        let (script, count) = Script::new(vec![Ok((503, limit))]);
+        let err = add(&scripted(script, 3), &message(1)).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::RateLimited);
+        assert_eq!(count.load(Ordering::SeqCst), 4);
+        // A write that could not connect is sent again (it never ran)...
+        let (script, count) = Script::new(vec![Err(Connect), Err(Connect), Ok((200, ok))]);
+        assert_eq!(
+            add(&scripted(script, 3), &message(1)).await.unwrap()["ID"],
+            1
+        );
+        assert_eq!(count.load(Ordering::SeqCst), 3);
+        // ...a write that timed out is not.
+        let (script, count) = Script::new(vec![Err(Timeout), Ok((200, ok))]);
+        let err = add(&scripted(script, 3), &message(1)).await.unwrap_err();
+        assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
+        assert_eq!(count.load(Ordering::SeqCst), 1);
+        // A read that timed out is.
+        let (script, count) = Script::new(vec![Err(Timeout), Ok((200, r#"{"result":[]}"#))]);
+        scripted(script, 3)
+            .call_raw("crm.deal.list", &json!({}))
+            .await
+            .unwrap();
+        assert_eq!(count.load(Ordering::SeqCst), 2);
+        // A method error is never repeated.
+        let (script, count) = Script::new(vec![Ok((400, r#"{"error":"ERROR_ARGUMENT"}"#))]);
+        let client = scripted(script, 3);
+        assert!(client.call_raw("crm.deal.list", &json!({})).await.is_err());
+        assert_eq!(count.load(Ordering::SeqCst), 1);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_next_that_does_not_move_forward_ends_the_stream() {
+    use futures_util::StreamExt;
+    tokio::time::timeout(LIMIT, async {
+        // The portal keeps answering `next: 0`: one page, then an error, then the end.
+        let page = r#"{"result":[{"ID":"1"}],"next":0,"total":100}"#;
+        let (script, count) = Script::new(vec![Ok((200, page))]);
+        let client = scripted(script, 0);
+        let pages: Vec<_> = client.pages(&DealList {}).collect().await;
+        assert_eq!(pages.len(), 2);
+        assert!(pages[0].is_ok());
+        let err = pages[1].as_ref().unwrap_err();
+        let Error::Decode(d) = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(d.path, "next");
+        // The page was asked for once; the bad `next` was not followed.
+        assert_eq!(count.load(Ordering::SeqCst), 1);
+    })
+    .await
+    .unwrap();
+}

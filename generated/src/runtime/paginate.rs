@@ -29,8 +29,8 @@ const MAX_PAGES: u64 = 10_000_000;
 impl Client {
     /// Every page of a list method, from the request's own `start` (or 0) to the last,
     /// following the portal's `next`. A page that fails after the client's retries ends the
-    /// stream with that error; a `next` that does not move forward ends it with an error
-    /// rather than looping.
+    /// stream with that error; a page whose `next` does not move forward is yielded, then
+    /// an error ends the stream rather than looping.
     pub fn pages<M>(
         &self,
         request: &M,
@@ -47,6 +47,8 @@ impl Client {
             start: Option<i64>,
             pages: u64,
             done: bool,
+            /// An error found in the last page's envelope, yielded after that page.
+            pending: Option<Error>,
         }
         let start = params
             .as_ref()
@@ -59,8 +61,13 @@ impl Client {
             start: start.filter(|s| *s >= 0).or(Some(0)),
             pages: 0,
             done: false,
+            pending: None,
         };
         stream::unfold(state, |mut st| async move {
+            if let Some(e) = st.pending.take() {
+                st.done = true;
+                return Some((Err(e), st));
+            }
             if st.done {
                 return None;
             }
@@ -91,8 +98,8 @@ impl Client {
                 Ok(page) => {
                     match page.next {
                         Some(next) if next <= start || st.pages >= MAX_PAGES => {
-                            st.done = true;
-                            let e = Error::Decode(Box::new(DecodeError {
+                            st.start = None;
+                            st.pending = Some(Error::Decode(Box::new(DecodeError {
                                 method: M::NAME.to_owned(),
                                 part: Part::Envelope,
                                 path: "next".into(),
@@ -100,8 +107,7 @@ impl Client {
                                     "the next offset does not move forward from {start}"
                                 ),
                                 excerpt: next.to_string(),
-                            }));
-                            return Some((Err(e), st));
+                            })));
                         }
                         Some(next) => st.start = Some(next),
                         None => st.done = true,
