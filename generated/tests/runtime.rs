@@ -263,6 +263,26 @@ async fn auth_errors_are_typed() {
         let err = add(&client, &message(1)).await.unwrap_err();
         assert!(err.api().unwrap().code.is("invalid_grant"), "{err:?}");
         assert_eq!(err.kind(), ErrorKind::Auth);
+        // Ten tasks on the same dead refresh token: one refresh attempt, ten errors.
+        let (access, _) = portal.issue_tokens();
+        portal.expire_access_tokens();
+        let counting = Counting::new();
+        let client = Client::oauth(oauth_config(&portal, access, "deadrefresh".into()))
+            .limits(limits())
+            .transport(counting.clone())
+            .build()
+            .unwrap();
+        let tasks: Vec<_> = (0..10)
+            .map(|i| {
+                let c = client.clone();
+                tokio::spawn(async move { add(&c, &message(i)).await })
+            })
+            .collect();
+        for t in tasks {
+            let err = t.await.unwrap().unwrap_err();
+            assert!(err.api().unwrap().code.is("invalid_grant"), "{err:?}");
+        }
+        assert_eq!(counting.count.load(Ordering::SeqCst), 10 + 1);
         // A wrong webhook code.
         let url = portal.webhook_url().replace("fakewebhook", "wrongwebhook");
         let client = Client::webhook(&url).limits(limits()).build().unwrap();

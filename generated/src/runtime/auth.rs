@@ -91,6 +91,9 @@ pub(crate) struct OAuth {
     /// one refresh instead of starting their own.
     refresh: tokio::sync::Mutex<()>,
     on_refresh: Option<TokenCallback>,
+    /// The last failed refresh and the generation it tried to replace, so tasks waiting on
+    /// the same expired token get its error instead of trying again one by one.
+    failed: Mutex<Option<(Generation, Error)>>,
 }
 
 struct TokenState {
@@ -175,6 +178,7 @@ impl Auth {
                 }),
                 refresh: tokio::sync::Mutex::new(()),
                 on_refresh: config.on_refresh,
+                failed: Mutex::new(None),
             })),
             portal,
         ))
@@ -254,12 +258,34 @@ impl Auth {
             }
             s.tokens.refresh_token.clone()
         };
+        if let Some((generation, e)) = lock(&o.failed).as_ref() {
+            if *generation == seen {
+                return Err(e.clone());
+            }
+        }
+        let result = self.refresh_now(o, &refresh_token, transport).await;
+        // Only a refusal is remembered (a bad refresh token stays bad); after a transport
+        // failure the next call tries again.
+        if let Err(e) = &result {
+            if e.kind() == super::error::ErrorKind::Auth {
+                *lock(&o.failed) = Some((seen, e.clone()));
+            }
+        }
+        result
+    }
+
+    async fn refresh_now(
+        &self,
+        o: &OAuth,
+        refresh_token: &str,
+        transport: &dyn Transport,
+    ) -> Result<(), Error> {
         let url = format!(
             "{}?grant_type=refresh_token&client_id={}&client_secret={}&refresh_token={}",
             o.token_url,
             percent(&o.client_id),
             percent(&o.client_secret),
-            percent(&refresh_token)
+            percent(refresh_token)
         );
         const WHAT: &str = "oauth.token";
         let response = transport
