@@ -231,13 +231,14 @@ impl Client {
     }
 
     /// Calls any method by wire name with untyped parameters; the `result` stays JSON.
-    /// Only the portal-wide limit applies (the method's spec rate is not known here).
+    /// The method's spec rate applies when the method table knows the name (or alias).
     pub async fn call_raw(
         &self,
         method: &str,
         params: &serde_json::Value,
     ) -> Result<Envelope<serde_json::Value>, Error> {
-        let answer = self.execute(method, params, is_read(method), None).await?;
+        let rate = crate::api::registry::find(method).map(|m| m.rate_limit_per_sec);
+        let answer = self.execute(method, params, is_read(method), rate).await?;
         envelope(method, answer)
     }
 
