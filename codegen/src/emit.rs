@@ -231,10 +231,17 @@ impl Emitter<'_> {
         let req = ident(&m.types[method.request].name);
         let resp = ident(&m.types[method.response].name);
         let wire = &method.spec.method;
+        let pagination = match method.spec.pagination {
+            Pagination::None => quote!(#rt::Pagination::None),
+            Pagination::Start => quote!(#rt::Pagination::Start),
+        };
+        let rate = Literal::f64_unsuffixed(method.spec.rate_limit_per_sec);
         quote! {
             #cfg
             impl #rt::Method for #req {
                 const NAME: &'static str = #wire;
+                const PAGINATION: #rt::Pagination = #pagination;
+                const RATE_LIMIT_PER_SEC: f64 = #rate;
                 type Response = #resp;
             }
         }

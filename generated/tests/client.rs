@@ -5,12 +5,20 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bitrix24::api::imopenlines::crm::message::{AddRequest, add};
-use bitrix24::runtime::{Client, Error, Part};
+use bitrix24::runtime::{Client, Error, Part, RetryPolicy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 const TOKEN: &str = "s3cr3tw3bh00kt0k3n";
 const LIMIT: Duration = Duration::from_secs(20);
+
+/// A client that never repeats a request, so each test sees the first answer.
+fn once(url: &str) -> Client {
+    Client::webhook(url)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
 
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
@@ -107,7 +115,7 @@ async fn sends_the_method_as_json_and_decodes_the_result() {
             r#"{"result":{"MESSAGE_ID":"17"},"time":{"start":"1700000000.5","finish":1700000000.7,"duration":0.2,"operating":"0.01","date_start":"2024-10-11T10:00:00+03:00"}}"#,
         )
         .await;
-        let client = Client::from_webhook(&url).unwrap();
+        let client = once(&url);
         let result = add(&client, &request()).await.unwrap();
         assert_eq!(result.get("MESSAGE_ID"), Some(&serde_json::json!("17")));
 
@@ -140,7 +148,7 @@ async fn envelope_fields_are_read_loosely() {
             r#"{"result":[1,2],"next":"50","total":"120","time":{"start":"1.5","operating":"0.25"}}"#,
         )
         .await;
-        let client = Client::from_webhook(&url).unwrap();
+        let client = once(&url);
         let env = client
             .call_raw("crm.deal.list", &serde_json::json!({"start": 0}))
             .await
@@ -165,7 +173,7 @@ async fn error_answers_become_typed_api_errors() {
             r#"{"error":"ERROR_ARGUMENT","error_description":"Argument 'CHAT_ID' is null or empty"}"#,
         )
         .await;
-        let client = Client::from_webhook(&url).unwrap();
+        let client = once(&url);
         let err = add(&client, &request()).await.unwrap_err();
         let api = err.api().expect("an API error");
         assert!(api.code.is("error_argument"), "case-insensitive match");
@@ -190,7 +198,7 @@ async fn numeric_and_limit_error_codes() {
             r#"{"error":"QUERY_LIMIT_EXCEEDED","error_description":"Too many requests"}"#,
         )
         .await;
-        let client = Client::from_webhook(&url).unwrap();
+        let client = once(&url);
         let err = client
             .call_raw("user.current", &serde_json::json!({}))
             .await
@@ -199,7 +207,7 @@ async fn numeric_and_limit_error_codes() {
         assert_eq!(err.api().unwrap().status, 503);
 
         let (url, _) = serve(500, r#"{"error":42}"#).await;
-        let client = Client::from_webhook(&url).unwrap();
+        let client = once(&url);
         let err = client
             .call_raw("user.current", &serde_json::json!({}))
             .await
@@ -217,7 +225,7 @@ async fn a_result_that_does_not_fit_names_the_method_and_path() {
     tokio::time::timeout(LIMIT, async {
         // The seed's result is an object; a non-empty list cannot be one.
         let (url, _) = serve(200, r#"{"result":[1]}"#).await;
-        let client = Client::from_webhook(&url).unwrap();
+        let client = once(&url);
         let err = add(&client, &request()).await.unwrap_err();
         let Error::Decode(d) = &err else {
             panic!("expected a decode error, got {err:?}")
@@ -228,7 +236,7 @@ async fn a_result_that_does_not_fit_names_the_method_and_path() {
         assert_eq!(d.excerpt, "[1]");
         // `[]` is PHP's empty object and is accepted.
         let (url, _) = serve(200, r#"{"result":[]}"#).await;
-        let client = Client::from_webhook(&url).unwrap();
+        let client = once(&url);
         assert!(add(&client, &request()).await.unwrap().is_empty());
     })
     .await
@@ -240,7 +248,7 @@ async fn a_non_envelope_answer_is_an_http_error_without_the_token() {
     tokio::time::timeout(LIMIT, async {
         let page = format!("<html>502 Bad Gateway for /rest/7/{TOKEN}/x.json</html>");
         let (url, _) = serve(502, &page).await;
-        let client = Client::from_webhook(&url).unwrap();
+        let client = once(&url);
         let err = client
             .call_raw("user.current", &serde_json::json!({}))
             .await
@@ -263,8 +271,7 @@ async fn transport_errors_do_not_show_the_token() {
             let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
             l.local_addr().unwrap().port()
         };
-        let client =
-            Client::from_webhook(&format!("http://127.0.0.1:{port}/rest/7/{TOKEN}/")).unwrap();
+        let client = once(&format!("http://127.0.0.1:{port}/rest/7/{TOKEN}/"));
         let err = add(&client, &request()).await.unwrap_err();
         assert!(matches!(err, Error::Transport { .. }), "{err:?}");
         assert!(err.is_retryable());

@@ -1,4 +1,4 @@
-//! The HTTP client: one portal, one incoming webhook.
+//! The client: one portal, webhook or OAuth credentials, a shared limiter and retry policy.
 
 use std::fmt;
 use std::sync::Arc;
@@ -7,24 +7,29 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::Method;
-use super::error::{ApiError, DecodeError, Error, ErrorCode, Part, cut, decode_value};
+use super::auth::{Auth, OAuthConfig, OAuthTokens};
+use super::error::TransportErrorKind;
+use super::error::{ApiError, DecodeError, Error, ErrorCode, ErrorKind, Part, cut, decode_value};
+use super::limiter::{Limiter, Limits};
 use super::loose::Loose;
+use super::retry::{RetryPolicy, is_read};
+use super::transport::{ReqwestTransport, Transport};
 
-/// A connection to one Bitrix24 portal through an incoming webhook.
+/// A connection to one Bitrix24 portal.
 ///
-/// Cheap to clone (clones share one connection pool) and safe to use from many tasks.
-/// Its `Debug` output shows the portal's address but never the webhook's token.
+/// Cheap to clone; clones share the connection pool, the rate limiter and the OAuth
+/// tokens, so one client can serve many tasks. Its `Debug` output shows the portal's
+/// address but never a token or secret.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    http: reqwest::Client,
-    /// `https://portal/rest/<user>/<token>/`: secret, never printed.
-    base: String,
-    /// The token alone, to scrub it from anything the portal echoes back.
-    token: String,
+    transport: Arc<dyn Transport>,
+    auth: Auth,
+    limiter: Arc<Limiter>,
+    retry: RetryPolicy,
     /// `https://portal`: safe to print.
     portal: String,
 }
@@ -33,8 +38,78 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("portal", &self.inner.portal)
-            .field("auth", &"webhook (token hidden)")
+            .field("auth", &self.inner.auth.describe())
+            .field("limits", self.inner.limiter.limits())
             .finish()
+    }
+}
+
+/// Builds a [`Client`]: credentials first, then optional transport, limits and retries.
+pub struct ClientBuilder {
+    auth: Result<(Auth, String), Error>,
+    transport: Option<Arc<dyn Transport>>,
+    limits: Limits,
+    retry: RetryPolicy,
+    timeouts: Option<(Duration, Duration)>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("limits", &self.limits)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// Sends requests through `transport` instead of the default `reqwest` one.
+    pub fn transport(mut self, transport: impl Transport) -> ClientBuilder {
+        self.transport = Some(Arc::new(transport));
+        self
+    }
+
+    /// Sends requests through a shared transport.
+    pub fn shared_transport(mut self, transport: Arc<dyn Transport>) -> ClientBuilder {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// Sets the connect and whole-request timeouts of the default transport.
+    pub fn timeouts(mut self, connect: Duration, request: Duration) -> ClientBuilder {
+        self.timeouts = Some((connect, request));
+        self
+    }
+
+    /// Paces requests by these figures (default: [`Limits::standard`]).
+    pub fn limits(mut self, limits: Limits) -> ClientBuilder {
+        self.limits = limits;
+        self
+    }
+
+    /// Repeats safe requests by this policy (default: [`RetryPolicy::default`]).
+    pub fn retry(mut self, retry: RetryPolicy) -> ClientBuilder {
+        self.retry = retry;
+        self
+    }
+
+    /// The client, or why the credentials or transport are unusable.
+    pub fn build(self) -> Result<Client, Error> {
+        let (auth, portal) = self.auth?;
+        let transport: Arc<dyn Transport> = match (self.transport, self.timeouts) {
+            (Some(t), _) => t,
+            (None, Some((c, r))) => Arc::new(ReqwestTransport::with_timeouts(c, r)?),
+            (None, None) => Arc::new(ReqwestTransport::new()?),
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                transport,
+                auth,
+                limiter: Arc::new(Limiter::new(self.limits)),
+                retry: self.retry,
+                portal,
+            }),
+        })
     }
 }
 
@@ -90,66 +165,42 @@ impl Loose for Time {
     }
 }
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-
 impl Client {
-    /// A client for an incoming-webhook URL, `https://<portal>/rest/<user id>/<token>/`.
+    /// A builder for an incoming-webhook URL, `https://<portal>/rest/<user id>/<token>/`.
+    /// A malformed URL is reported by [`ClientBuilder::build`], without repeating the URL.
+    pub fn webhook(url: &str) -> ClientBuilder {
+        ClientBuilder::new(Auth::webhook(url))
+    }
+
+    /// A builder for an OAuth 2 application.
+    pub fn oauth(config: OAuthConfig) -> ClientBuilder {
+        ClientBuilder::new(Auth::oauth(config))
+    }
+
+    /// A client for an incoming-webhook URL with the default transport, limits and retries.
     ///
     /// Fails with [`Error::InvalidConfig`] when the URL does not have that shape; the
     /// message never repeats the URL, since it holds the token.
     pub fn from_webhook(url: &str) -> Result<Client, Error> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .build()
-            .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
-        Client::with_http_client(url, http)
+        Client::webhook(url).build()
     }
 
     /// Like [`Client::from_webhook`], with an HTTP client of your own (proxies, timeouts,
     /// a shared connection pool).
     pub fn with_http_client(url: &str, http: reqwest::Client) -> Result<Client, Error> {
-        let bad = || {
-            Error::InvalidConfig(
-                "the webhook URL must look like https://<portal>/rest/<user id>/<token>/".into(),
-            )
-        };
-        let parsed = reqwest::Url::parse(url.trim()).map_err(|_| bad())?;
-        if !matches!(parsed.scheme(), "http" | "https")
-            || parsed.host_str().is_none()
-            || parsed.query().is_some()
-            || parsed.fragment().is_some()
-        {
-            return Err(bad());
-        }
-        let segments: Vec<&str> = parsed
-            .path_segments()
-            .map(|s| s.filter(|p| !p.is_empty()).collect())
-            .unwrap_or_default();
-        let [rest, user, token] = segments.as_slice() else {
-            return Err(bad());
-        };
-        if *rest != "rest" || user.is_empty() || !user.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        let mut portal = format!("{}://{}", parsed.scheme(), parsed.host_str().unwrap_or(""));
-        if let Some(port) = parsed.port() {
-            portal.push_str(&format!(":{port}"));
-        }
-        Ok(Client {
-            inner: Arc::new(Inner {
-                http,
-                base: format!("{portal}/rest/{user}/{token}/"),
-                token: (*token).to_owned(),
-                portal,
-            }),
-        })
+        Client::webhook(url)
+            .transport(ReqwestTransport::from_client(http))
+            .build()
+    }
+
+    /// The OAuth tokens in use now (after any refresh); `None` for a webhook client.
+    pub fn oauth_tokens(&self) -> Option<OAuthTokens> {
+        self.inner.auth.tokens()
     }
 
     /// Calls a method and returns its typed `result`.
     pub async fn call<M: Method>(&self, request: &M) -> Result<M::Response, Error> {
-        self.call_as(M::NAME, request).await
+        Ok(self.call_envelope(request).await?.result)
     }
 
     /// Calls a method under another wire name (an alias) with the same request type.
@@ -172,74 +223,150 @@ impl Client {
         wire: &str,
         request: &M,
     ) -> Result<Envelope<M::Response>, Error> {
-        let body = serde_json::to_vec(request).map_err(|e| {
-            Error::Decode(Box::new(DecodeError {
-                method: wire.to_owned(),
-                part: Part::Params,
-                path: "params".into(),
-                message: format!("cannot be written as JSON: {e}"),
-                excerpt: String::new(),
-            }))
-        })?;
-        let answer = self.send(wire, body).await?;
+        let params = to_params(wire, request)?;
+        let answer = self
+            .execute(wire, &params, is_read(wire), Some(M::RATE_LIMIT_PER_SEC))
+            .await?;
         envelope(wire, answer)
     }
 
     /// Calls any method by wire name with untyped parameters; the `result` stays JSON.
+    /// The method's spec rate applies when the method table knows the name (or alias).
     pub async fn call_raw(
         &self,
         method: &str,
         params: &serde_json::Value,
     ) -> Result<Envelope<serde_json::Value>, Error> {
-        let body = serde_json::to_vec(params)
-            .map_err(|e| Error::InvalidConfig(format!("{method}: parameters are not JSON: {e}")))?;
-        let answer = self.send(method, body).await?;
+        let rate = crate::api::registry::find(method).map(|m| m.rate_limit_per_sec);
+        let answer = self.execute(method, params, is_read(method), rate).await?;
         envelope(method, answer)
     }
 
-    /// POSTs a JSON body to `<webhook>/<method>.json` and returns the envelope object, or the
-    /// error the answer carries.
-    async fn send(
+    /// Sends one request through the limiter, the retry policy and the token refresh, and
+    /// returns the envelope object, or the error the answer carries.
+    pub(crate) async fn execute(
         &self,
         method: &str,
-        body: Vec<u8>,
+        params: &serde_json::Value,
+        read: bool,
+        spec_rate: Option<f64>,
     ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
-        let valid = !method.is_empty()
-            && method.split('.').all(|s| {
-                !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            });
-        if !valid {
-            return Err(Error::InvalidConfig(format!(
-                "{:?} is not a method wire name (dot-separated letters, digits and `_`)",
-                cut(method, 80)
-            )));
+        check_method_name(method)?;
+        let inner = &self.inner;
+        let mut refreshed = false;
+        let mut attempt: u32 = 0;
+        // Bounded: every round either returns or counts an attempt, except the single
+        // round after a token refresh.
+        loop {
+            let permit = inner.limiter.acquire(method, spec_rate).await?;
+            let (request, generation) = inner.auth.request(method, params)?;
+            let error = match inner.transport.send(request).await {
+                Err(e) => {
+                    let message = inner.auth.scrub(&e.message);
+                    if e.kind != TransportErrorKind::Connect && !read {
+                        return Err(Error::OutcomeUnknown {
+                            method: method.to_owned(),
+                            message,
+                        });
+                    }
+                    Error::Transport {
+                        method: method.to_owned(),
+                        kind: e.kind,
+                        message,
+                    }
+                }
+                Ok(response) => match self.read_answer(method, response.status, &response.body) {
+                    // A write answered by something that is not the portal (a gateway's
+                    // error page, a cut body): it may have run.
+                    Err(Error::Http {
+                        status, excerpt, ..
+                    }) if !read && (status >= 500 || (200..300).contains(&status)) => {
+                        return Err(Error::OutcomeUnknown {
+                            method: method.to_owned(),
+                            message: format!(
+                                "HTTP {status} without a Bitrix24 envelope: {excerpt}"
+                            ),
+                        });
+                    }
+                    Ok(object) => {
+                        let time = object
+                            .get("time")
+                            .and_then(|t| {
+                                decode_value::<Option<Time>>(method, Part::Envelope, t).ok()
+                            })
+                            .flatten();
+                        permit.observe(time.as_ref());
+                        return Ok(object);
+                    }
+                    Err(e) => e,
+                },
+            };
+            drop(permit);
+            let kind = error.kind();
+            let expired = error.api().is_some_and(|a| a.code.is("expired_token"));
+            if expired && inner.auth.is_oauth() && !refreshed {
+                refreshed = true;
+                inner
+                    .auth
+                    .refresh(generation, inner.transport.as_ref())
+                    .await?;
+                continue;
+            }
+            let retry = match kind {
+                ErrorKind::RateLimited => {
+                    inner.limiter.bucket_full();
+                    true
+                }
+                ErrorKind::OperatingTimeLimit => {
+                    inner.limiter.method_blocked(method);
+                    true
+                }
+                ErrorKind::Transport => {
+                    read || matches!(
+                        &error,
+                        Error::Transport {
+                            kind: TransportErrorKind::Connect,
+                            ..
+                        }
+                    )
+                }
+                // A deleted portal or a manual block does not heal by asking again.
+                ErrorKind::Server => {
+                    read && !error
+                        .api()
+                        .is_some_and(|a| a.code.is("PORTAL_DELETED") || a.code.is("OVERLOAD_LIMIT"))
+                }
+                _ => false,
+            };
+            if !retry || attempt >= inner.retry.max_retries {
+                return Err(error);
+            }
+            attempt += 1;
+            // Exponential pause with jitter; after a limit error the limiter adds its own
+            // wait (a full bucket, or a blocked method) on the next round.
+            tokio::time::sleep(inner.retry.delay(attempt)).await;
         }
-        let url = format!("{}{method}.json", self.inner.base);
-        let transport = |e: reqwest::Error| Error::Transport {
-            method: method.to_owned(),
-            source: e.without_url(),
-        };
-        let response = self
-            .inner
-            .http
-            .post(url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(reqwest::header::ACCEPT, "application/json")
-            .body(body)
-            .send()
-            .await
-            .map_err(transport)?;
-        let status = response.status().as_u16();
-        let bytes = response.bytes().await.map_err(transport)?;
+    }
+
+    /// Reads an answer: the envelope object of a success, or the error it carries.
+    fn read_answer(
+        &self,
+        method: &str,
+        status: u16,
+        bytes: &[u8],
+    ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
         let not_envelope = |bytes: &[u8]| Error::Http {
             method: method.to_owned(),
             status,
-            excerpt: self.scrub(&cut(&String::from_utf8_lossy(bytes), 200)),
+            excerpt: self
+                .inner
+                .auth
+                .scrub(&cut(&String::from_utf8_lossy(bytes), 200)),
         };
         let Ok(serde_json::Value::Object(mut object)) =
-            serde_json::from_slice::<serde_json::Value>(&bytes)
+            serde_json::from_slice::<serde_json::Value>(bytes)
         else {
-            return Err(not_envelope(&bytes));
+            return Err(not_envelope(bytes));
         };
         let error = object.get("error").filter(|e| !e.is_null());
         let empty_error = error.is_some_and(|e| e.as_str() == Some(""));
@@ -254,26 +381,62 @@ impl Client {
                 method: method.to_owned(),
                 status,
                 code,
-                description: self.scrub(&description),
+                description: self.inner.auth.scrub(&cut(&description, 500)),
             })));
         }
-        if !object.contains_key("result") {
-            return Err(not_envelope(&bytes));
+        if !object.contains_key("result") || !(200..300).contains(&status) {
+            return Err(not_envelope(bytes));
         }
         Ok(object)
     }
+}
 
-    /// Replaces the webhook token wherever the portal echoed it back.
-    fn scrub(&self, text: &str) -> String {
-        if self.inner.token.is_empty() {
-            text.to_owned()
-        } else {
-            text.replace(&self.inner.token, "***")
+impl ClientBuilder {
+    fn new(auth: Result<(Auth, String), Error>) -> ClientBuilder {
+        ClientBuilder {
+            auth,
+            transport: None,
+            limits: Limits::standard(),
+            retry: RetryPolicy::default(),
+            timeouts: None,
         }
     }
 }
 
-fn envelope<T: Loose>(
+/// Serializes a request to JSON parameters.
+pub(crate) fn to_params<M: serde::Serialize>(
+    wire: &str,
+    request: &M,
+) -> Result<serde_json::Value, Error> {
+    serde_json::to_value(request).map_err(|e| {
+        Error::Decode(Box::new(DecodeError {
+            method: wire.to_owned(),
+            part: Part::Params,
+            path: "params".into(),
+            message: format!("cannot be written as JSON: {e}"),
+            excerpt: String::new(),
+        }))
+    })
+}
+
+/// Rejects anything that is not a dotted wire name before it reaches a URL.
+pub(crate) fn check_method_name(method: &str) -> Result<(), Error> {
+    let valid = !method.is_empty()
+        && method.len() <= 200
+        && method
+            .split('.')
+            .all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::InvalidConfig(format!(
+            "{:?} is not a method wire name (dot-separated letters, digits and `_`)",
+            cut(method, 80)
+        )))
+    }
+}
+
+pub(crate) fn envelope<T: Loose>(
     method: &str,
     mut object: serde_json::Map<String, serde_json::Value>,
 ) -> Result<Envelope<T>, Error> {

@@ -4,9 +4,9 @@ use std::fmt;
 
 /// What went wrong with a call. Every variant names the method it happened in.
 ///
-/// No variant ever holds a webhook or OAuth token: transport errors are stripped of their
-/// URL before they are stored.
-#[derive(Debug, thiserror::Error)]
+/// No variant ever holds a webhook token, an OAuth token or a client secret: everything the
+/// portal or the transport says is scrubbed of them before it is stored.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The portal answered with `{"error": ..., "error_description": ...}`.
@@ -27,14 +27,33 @@ pub enum Error {
         /// The start of the body.
         excerpt: String,
     },
-    /// The request never got an answer: connection refused, timeout, TLS failure...
-    #[error("{method}: transport error: {source}")]
+    /// The request never got an answer: connection refused, timeout, connection dropped.
+    #[error("{method}: transport error ({kind}): {message}")]
     Transport {
         /// The method's wire name.
         method: String,
-        /// The underlying error, with its URL removed.
-        #[source]
-        source: reqwest::Error,
+        /// Whether the request can have reached the portal.
+        kind: TransportErrorKind,
+        /// What the transport said, without any URL.
+        message: String,
+    },
+    /// A write was sent but its answer was lost, so it may or may not have run. The client
+    /// does not send it again on its own: check the portal's state before repeating it.
+    #[error(
+        "{method}: the request was sent but its answer was lost ({message}); it may or may not have run, and it was not repeated"
+    )]
+    OutcomeUnknown {
+        /// The method's wire name.
+        method: String,
+        /// What the transport said, without any URL.
+        message: String,
+    },
+    /// A call of a batch that was never run, because an earlier call failed and the batch
+    /// was sent with `halt`.
+    #[error("{method}: not run, because an earlier call of the halted batch failed")]
+    NotRun {
+        /// The method's wire name.
+        method: String,
     },
     /// No generated method has this wire name or alias, or its scope's feature is off.
     #[error("unknown method `{0}` (no spec has this name or alias, or its scope is not enabled)")]
@@ -44,22 +63,159 @@ pub enum Error {
     InvalidConfig(String),
 }
 
+/// Whether a failed request can have reached the portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// No connection was made, so the portal never saw the request.
+    Connect,
+    /// The request timed out; the portal may have run it.
+    Timeout,
+    /// The connection failed after the request was (perhaps) sent.
+    Other,
+}
+
+impl fmt::Display for TransportErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportErrorKind::Connect => "connect",
+            TransportErrorKind::Timeout => "timeout",
+            TransportErrorKind::Other => "connection",
+        })
+    }
+}
+
+/// The class of an [`Error`], for deciding what to do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Authentication or permission: `expired_token`, `invalid_token`, `NO_AUTH_FOUND`,
+    /// `insufficient_scope`, `WRONG_AUTH_TYPE`, `INVALID_CREDENTIALS`, `ACCESS_DENIED`,
+    /// `user_access_error`, or a failed OAuth refresh (`invalid_grant`, `invalid_client`).
+    Auth,
+    /// The portal's request-rate bucket overflowed (`QUERY_LIMIT_EXCEEDED`).
+    RateLimited,
+    /// The method used up its server-time budget (`OPERATION_TIME_LIMIT`).
+    OperatingTimeLimit,
+    /// The method or the thing asked for does not exist (`ERROR_METHOD_NOT_FOUND`,
+    /// `NOT_FOUND`, `*_NOT_FOUND`, HTTP 404).
+    NotFound,
+    /// A parameter is missing or wrong (`ERROR_ARGUMENT`, `INVALID_ARG_VALUE`,
+    /// `ERROR_REQUIRED_PARAMETERS_MISSING`, other HTTP 400 answers).
+    Argument,
+    /// The portal failed (HTTP 5xx, `INTERNAL_SERVER_ERROR`, a non-envelope answer).
+    Server,
+    /// Any other error answer of a method.
+    Api,
+    /// No answer: the connection failed or timed out, or a write's answer was lost.
+    Transport,
+    /// An answer that does not fit its type.
+    Decode,
+    /// A call not run because an earlier call of a halted batch failed.
+    NotRun,
+    /// A problem on this side: a bad URL, an unknown method name.
+    Config,
+}
+
+const AUTH_CODES: &[&str] = &[
+    "expired_token",
+    "invalid_token",
+    "NO_AUTH_FOUND",
+    "insufficient_scope",
+    "invalid_scope",
+    "WRONG_AUTH_TYPE",
+    "INVALID_CREDENTIALS",
+    "ACCESS_DENIED",
+    "user_access_error",
+    "authorization_error",
+    "ERROR_OAUTH",
+    "NOT_INSTALLED",
+    "invalid_grant",
+    "invalid_client",
+    "invalid_request",
+    "PAYMENT_REQUIRED",
+];
+
+const ARGUMENT_CODES: &[&str] = &[
+    "ERROR_ARGUMENT",
+    "INVALID_ARG_VALUE",
+    "ERROR_REQUIRED_PARAMETERS_MISSING",
+    "ERROR_BATCH_LENGTH_EXCEEDED",
+    "ERROR_BATCH_METHOD_NOT_ALLOWED",
+    "INVALID_REQUEST",
+];
+
+impl ApiError {
+    /// The class of this error answer.
+    pub fn kind(&self) -> ErrorKind {
+        let code = &self.code;
+        if AUTH_CODES.iter().any(|c| code.is(c)) {
+            ErrorKind::Auth
+        } else if code.is("QUERY_LIMIT_EXCEEDED") {
+            ErrorKind::RateLimited
+        } else if code.is("OPERATION_TIME_LIMIT") {
+            ErrorKind::OperatingTimeLimit
+        } else if code.is("NOT_FOUND")
+            || code.is("ERROR_METHOD_NOT_FOUND")
+            || matches!(code, ErrorCode::Text(t) if t.to_ascii_uppercase().ends_with("_NOT_FOUND"))
+            || self.status == 404
+        {
+            ErrorKind::NotFound
+        } else if ARGUMENT_CODES.iter().any(|c| code.is(c)) {
+            ErrorKind::Argument
+        } else if code.is("INTERNAL_SERVER_ERROR")
+            || code.is("ERROR_UNEXPECTED_ANSWER")
+            || code.is("PORTAL_DELETED")
+            || code.is("OVERLOAD_LIMIT")
+            || self.status >= 500
+        {
+            ErrorKind::Server
+        } else if self.status == 400 && matches!(code, ErrorCode::Text(t) if t.is_empty()) {
+            ErrorKind::Argument
+        } else {
+            ErrorKind::Api
+        }
+    }
+}
+
 impl Error {
-    /// Whether sending the same request again may succeed: rate-limit and overload answers,
-    /// server errors and transport failures. Note that a retried write may run twice when
-    /// its first answer was lost; the client never retries writes on its own.
+    /// The class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Api(e) => e.kind(),
+            Error::Decode(_) => ErrorKind::Decode,
+            Error::Http { status, .. } if *status == 404 => ErrorKind::NotFound,
+            Error::Http { status, .. } if *status == 429 => ErrorKind::OperatingTimeLimit,
+            Error::Http { status, .. } if *status == 401 || *status == 403 => ErrorKind::Auth,
+            Error::Http { .. } => ErrorKind::Server,
+            Error::Transport { .. } | Error::OutcomeUnknown { .. } => ErrorKind::Transport,
+            Error::NotRun { .. } => ErrorKind::NotRun,
+            Error::UnknownMethod(_) | Error::InvalidConfig(_) => ErrorKind::Config,
+        }
+    }
+
+    /// Whether sending the same request again may succeed: rate-limit answers, server
+    /// errors and transport failures. A write whose answer was lost
+    /// ([`Error::OutcomeUnknown`]) is not: repeating it may run it twice. The client already
+    /// retries what is safe to retry (see [`RetryPolicy`](crate::runtime::RetryPolicy)), so an
+    /// error that reaches you has used up its retries.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Api(e) => {
-                e.code.is("QUERY_LIMIT_EXCEEDED")
-                    || e.code.is("OPERATION_TIME_LIMIT")
-                    || e.code.is("INTERNAL_SERVER_ERROR")
-                    || e.status == 503
-                    || e.status == 429
+                matches!(
+                    e.kind(),
+                    ErrorKind::RateLimited | ErrorKind::OperatingTimeLimit
+                ) || (e.kind() == ErrorKind::Server
+                    && !e.code.is("PORTAL_DELETED")
+                    && !e.code.is("OVERLOAD_LIMIT"))
             }
             Error::Http { status, .. } => *status >= 500 || *status == 429,
-            Error::Transport { source, .. } => source.is_connect() || source.is_timeout(),
-            Error::Decode(_) | Error::UnknownMethod(_) | Error::InvalidConfig(_) => false,
+            Error::Transport { .. } => true,
+            Error::OutcomeUnknown { .. }
+            | Error::NotRun { .. }
+            | Error::Decode(_)
+            | Error::UnknownMethod(_)
+            | Error::InvalidConfig(_) => false,
         }
     }
 
@@ -70,6 +226,20 @@ impl Error {
             _ => None,
         }
     }
+
+    /// The wire name of the method the error is about, when there is one.
+    pub fn method(&self) -> Option<&str> {
+        match self {
+            Error::Api(e) => Some(&e.method),
+            Error::Decode(e) => Some(&e.method),
+            Error::Http { method, .. }
+            | Error::Transport { method, .. }
+            | Error::OutcomeUnknown { method, .. }
+            | Error::NotRun { method } => Some(method),
+            Error::UnknownMethod(m) => Some(m),
+            Error::InvalidConfig(_) => None,
+        }
+    }
 }
 
 /// An error answer of the portal.
@@ -78,7 +248,8 @@ impl Error {
 pub struct ApiError {
     /// The method's wire name.
     pub method: String,
-    /// The HTTP status of the answer.
+    /// The HTTP status of the answer (0 for a call inside a batch, whose errors arrive in
+    /// a 200 answer without a status of their own).
     pub status: u16,
     /// The `error` member.
     pub code: ErrorCode,

@@ -138,5 +138,7 @@ impl ::bitrix24::runtime::loose::Loose for GetResponseNode {
 
 impl ::bitrix24::runtime::Method for GetRequest {
     const NAME: &'static str = "department.get";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }

@@ -398,5 +398,7 @@ pub type CreateResponse = i64;
 
 impl ::bitrix24::runtime::Method for CreateRequest {
     const NAME: &'static str = "sonet_group.create";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = CreateResponse;
 }

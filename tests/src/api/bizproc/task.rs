@@ -128,5 +128,7 @@ pub type CompleteResponse = ::serde_json::Value;
 
 impl ::bitrix24::runtime::Method for CompleteRequest {
     const NAME: &'static str = "bizproc.task.complete";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 1.0;
     type Response = CompleteResponse;
 }

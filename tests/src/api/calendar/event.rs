@@ -440,5 +440,7 @@ impl ::bitrix24::runtime::loose::Loose for GetResponseItemAttendeeListItemStatus
 
 impl ::bitrix24::runtime::Method for GetRequest {
     const NAME: &'static str = "calendar.event.get";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }

@@ -272,5 +272,7 @@ impl ::bitrix24::runtime::loose::Loose for ListResponsePriceTypesItemBase {
 
 impl ::bitrix24::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.priceType.list";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 0.5;
     type Response = ListResponse;
 }

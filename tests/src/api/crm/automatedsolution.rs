@@ -132,5 +132,7 @@ impl ::bitrix24::runtime::loose::Loose for FieldsResponseFields {
 
 impl ::bitrix24::runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.automatedsolution.fields";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }

@@ -393,5 +393,7 @@ impl ::bitrix24::runtime::loose::Loose for ListResponseItem {
 
 impl ::bitrix24::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.contact.list";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }

@@ -409,6 +409,8 @@ impl ::bitrix24::runtime::loose::Loose for ListResponseDealValue {
 
 impl ::bitrix24::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.deal.list";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 5.0;
     type Response = ListResponse;
 }
 
@@ -653,5 +655,7 @@ pub type UpdateResponse = bool;
 
 impl ::bitrix24::runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.deal.update";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UpdateResponse;
 }

@@ -2230,6 +2230,8 @@ impl ::bitrix24::runtime::loose::Loose for AddResponseItemValue {
 
 impl ::bitrix24::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.item.add";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
 
@@ -2568,5 +2570,7 @@ impl ::bitrix24::runtime::loose::Loose for ListResponseItemsItem {
 
 impl ::bitrix24::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.item.list";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 0.5;
     type Response = ListResponse;
 }

@@ -361,6 +361,8 @@ impl ::bitrix24::runtime::loose::Loose for AddResponseTypeRelations {
 
 impl ::bitrix24::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.type.add";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
 
@@ -486,5 +488,7 @@ impl ::bitrix24::runtime::loose::Loose for ListResponseTypesItem {
 
 impl ::bitrix24::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.type.list";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }

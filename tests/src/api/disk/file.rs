@@ -35,6 +35,8 @@ pub type GetExternalLinkResponse = String;
 
 impl ::bitrix24::runtime::Method for GetExternalLinkRequest {
     const NAME: &'static str = "disk.file.getExternalLink";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetExternalLinkResponse;
 }
 
@@ -127,5 +129,7 @@ impl ::bitrix24::runtime::loose::Loose for UploadversionResponse {
 
 impl ::bitrix24::runtime::Method for UploadversionRequest {
     const NAME: &'static str = "disk.file.uploadversion";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UploadversionResponse;
 }

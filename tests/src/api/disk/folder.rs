@@ -357,5 +357,7 @@ impl ::bitrix24::runtime::loose::Loose for GetchildrenResponseItemDeletedType {
 
 impl ::bitrix24::runtime::Method for GetchildrenRequest {
     const NAME: &'static str = "disk.folder.getchildren";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetchildrenResponse;
 }

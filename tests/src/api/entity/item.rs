@@ -214,5 +214,7 @@ impl ::bitrix24::runtime::loose::Loose for GetResponseItemPropertyValues {
 
 impl ::bitrix24::runtime::Method for GetRequest {
     const NAME: &'static str = "entity.item.get";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }

@@ -252,5 +252,7 @@ pub type AddResponse = i64;
 
 impl ::bitrix24::runtime::Method for AddRequest {
     const NAME: &'static str = "im.message.add";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }

@@ -250,5 +250,7 @@ impl ::bitrix24::runtime::loose::Loose for AddResponseShipment {
 
 impl ::bitrix24::runtime::Method for AddRequest {
     const NAME: &'static str = "sale.shipment.add";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }

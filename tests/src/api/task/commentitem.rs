@@ -175,5 +175,7 @@ pub type AddResponse = ::serde_json::Value;
 
 impl ::bitrix24::runtime::Method for AddRequest {
     const NAME: &'static str = "task.commentitem.add";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 10.0;
     type Response = AddResponse;
 }

@@ -449,5 +449,7 @@ impl ::bitrix24::runtime::loose::Loose for ListResponseTasksItemStatus {
 
 impl ::bitrix24::runtime::Method for ListRequest {
     const NAME: &'static str = "tasks.task.list";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }

@@ -399,5 +399,7 @@ impl ::bitrix24::runtime::loose::Loose for RegisterResponseCrmCreatedEntitiesIte
 
 impl ::bitrix24::runtime::Method for RegisterRequest {
     const NAME: &'static str = "telephony.externalcall.register";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = RegisterResponse;
 }

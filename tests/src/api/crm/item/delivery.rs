@@ -204,5 +204,7 @@ impl ::bitrix24::runtime::loose::Loose for ListResponseItemDeducted {
 
 impl ::bitrix24::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.item.delivery.list";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }

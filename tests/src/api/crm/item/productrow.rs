@@ -102,6 +102,8 @@ impl ::bitrix24::runtime::loose::Loose for FieldsResponseFieldInfo {
 
 impl ::bitrix24::runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.item.productrow.fields";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }
 
@@ -241,6 +243,8 @@ for GetAvailableForPaymentResponseProductRowsItem {
 
 impl ::bitrix24::runtime::Method for GetAvailableForPaymentRequest {
     const NAME: &'static str = "crm.item.productrow.getAvailableForPayment";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetAvailableForPaymentResponse;
 }
 
@@ -529,5 +533,7 @@ impl ::bitrix24::runtime::loose::Loose for ListResponseProductRowTaxIncluded {
 
 impl ::bitrix24::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.item.productrow.list";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }

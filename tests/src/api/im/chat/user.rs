@@ -35,5 +35,7 @@ pub type ListResponse = Vec<i64>;
 
 impl ::bitrix24::runtime::Method for ListRequest {
     const NAME: &'static str = "im.chat.user.list";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }

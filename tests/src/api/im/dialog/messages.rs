@@ -241,5 +241,7 @@ impl ::bitrix24::runtime::loose::Loose for GetResponseFilesValue {
 
 impl ::bitrix24::runtime::Method for GetRequest {
     const NAME: &'static str = "im.dialog.messages.get";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }

@@ -265,5 +265,7 @@ impl ::bitrix24::runtime::loose::Loose for GetResponseSectionType {
 
 impl ::bitrix24::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.deal.details.configuration.get";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }

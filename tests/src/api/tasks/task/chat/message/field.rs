@@ -148,5 +148,7 @@ impl ::bitrix24::runtime::loose::Loose for ListResponseItemsItem {
 
 impl ::bitrix24::runtime::Method for ListRequest {
     const NAME: &'static str = "tasks.task.chat.message.field.list";
+    const PAGINATION: ::bitrix24::runtime::Pagination = ::bitrix24::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
