@@ -13,7 +13,7 @@
 //!   BITRIX24_CHAT_ID=8773 cargo run -p bitrix24 --example open_line_and_deals
 //! ```
 
-use bitrix24::api::imopenlines::crm::message::{AddRequest, add};
+use bitrix24::api::imopenlines::crm::message::{AddRequest, AddRequestCrmEntityType, add};
 use bitrix24::runtime::{Client, FastList, Limits, Method, Pagination};
 use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
@@ -43,9 +43,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let fake =
                 bitrix24_fake_portal::FakePortal::start(bitrix24_fake_portal::Config::default())
                     .await?;
-            fake.on("imopenlines.crm.message.add", |_| {
-                Ok(json!({ "ID": 19880117 }))
-            });
+            fake.on("imopenlines.crm.message.add", |_| Ok(json!(19880117)));
             fake.seed_list("crm.deal.list", bitrix24_fake_portal::deals(1_234));
             println!(
                 "no BITRIX24_WEBHOOK_URL: using a fake portal at {}",
@@ -61,14 +59,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok()
         .and_then(|c| c.parse().ok())
         .unwrap_or(8773);
-    let mut fields = Map::new();
-    fields.insert("CRM_ENTITY_TYPE".into(), json!("deal"));
-    fields.insert("CRM_ENTITY_ID".into(), json!(288));
-    fields.insert("USER_ID".into(), json!(1));
-    fields.insert("CHAT_ID".into(), json!(chat));
-    fields.insert("MESSAGE".into(), json!("Hello from the typed Rust client"));
-    match add(&client, &AddRequest { fields }).await {
-        Ok(result) => println!("message sent: {result:?}"),
+    let request = AddRequest {
+        crm_entity_type: AddRequestCrmEntityType::Deal,
+        crm_entity_id: 288,
+        user_id: 1,
+        chat_id: chat,
+        message: "Hello from the typed Rust client".into(),
+    };
+    match add(&client, &request).await {
+        Ok(id) => println!("message sent, id {id}"),
         Err(e) => println!("message not sent ({:?}): {e}", e.kind()),
     }
 

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bitrix24::api::imopenlines::crm::message::{AddRequest, add};
+use bitrix24::api::imopenlines::crm::message::{AddRequest, AddRequestCrmEntityType, add};
 use bitrix24::runtime::{Client, Error, Part, RetryPolicy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -91,15 +91,12 @@ async fn serve(status: u16, body: &str) -> (String, Arc<Mutex<Vec<Seen>>>) {
 }
 
 fn request() -> AddRequest {
-    let fields = serde_json::json!({
-        "CRM_ENTITY_TYPE": "deal",
-        "CRM_ENTITY_ID": 288,
-        "USER_ID": 1,
-        "CHAT_ID": 8773,
-        "MESSAGE": "hello"
-    });
     AddRequest {
-        fields: fields.as_object().unwrap().clone(),
+        crm_entity_type: AddRequestCrmEntityType::Deal,
+        crm_entity_id: 288,
+        user_id: 1,
+        chat_id: 8773,
+        message: "hello".into(),
     }
 }
 
@@ -112,12 +109,12 @@ async fn sends_the_method_as_json_and_decodes_the_result() {
     tokio::time::timeout(LIMIT, async {
         let (url, seen) = serve(
             200,
-            r#"{"result":{"MESSAGE_ID":"17"},"time":{"start":"1700000000.5","finish":1700000000.7,"duration":0.2,"operating":"0.01","date_start":"2024-10-11T10:00:00+03:00"}}"#,
+            r#"{"result":"17","time":{"start":"1700000000.5","finish":1700000000.7,"duration":0.2,"operating":"0.01","date_start":"2024-10-11T10:00:00+03:00"}}"#,
         )
         .await;
         let client = once(&url);
         let result = add(&client, &request()).await.unwrap();
-        assert_eq!(result.get("MESSAGE_ID"), Some(&serde_json::json!("17")));
+        assert_eq!(result, 17);
 
         let seen = seen.lock().unwrap().clone();
         assert_eq!(seen.len(), 1);
@@ -133,8 +130,16 @@ async fn sends_the_method_as_json_and_decodes_the_result() {
                 .contains("content-type: application/json")
         );
         let sent: serde_json::Value = serde_json::from_str(&seen[0].body).unwrap();
-        assert_eq!(sent["fields"]["CHAT_ID"], 8773);
-        assert_eq!(sent["fields"]["CRM_ENTITY_TYPE"], "deal");
+        assert_eq!(
+            sent,
+            serde_json::json!({
+                "CRM_ENTITY_TYPE": "deal",
+                "CRM_ENTITY_ID": 288,
+                "USER_ID": 1,
+                "CHAT_ID": 8773,
+                "MESSAGE": "hello"
+            })
+        );
     })
     .await
     .unwrap();
@@ -223,7 +228,7 @@ async fn numeric_and_limit_error_codes() {
 #[tokio::test]
 async fn a_result_that_does_not_fit_names_the_method_and_path() {
     tokio::time::timeout(LIMIT, async {
-        // The seed's result is an object; a non-empty list cannot be one.
+        // The method's result is an integer (the new message's id); a list cannot be one.
         let (url, _) = serve(200, r#"{"result":[1]}"#).await;
         let client = once(&url);
         let err = add(&client, &request()).await.unwrap_err();
@@ -234,10 +239,14 @@ async fn a_result_that_does_not_fit_names_the_method_and_path() {
         assert_eq!(d.part, Part::Result);
         assert_eq!(d.path, "result");
         assert_eq!(d.excerpt, "[1]");
-        // `[]` is PHP's empty object and is accepted.
-        let (url, _) = serve(200, r#"{"result":[]}"#).await;
+        // Nor can a number that is not whole.
+        let (url, _) = serve(200, r#"{"result":"12abc"}"#).await;
         let client = once(&url);
-        assert!(add(&client, &request()).await.unwrap().is_empty());
+        let err = add(&client, &request()).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Decode(d) if d.path == "result"),
+            "{err:?}"
+        );
     })
     .await
     .unwrap();

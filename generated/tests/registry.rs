@@ -21,42 +21,71 @@ fn the_table_lists_the_seed_method() {
 
 #[test]
 fn params_are_checked_and_normalised() {
-    let out = validate_params("imopenlines.crm.message.add", &json!({"fields": []})).unwrap();
-    assert_eq!(out, json!({"fields": {}}));
-    let params = json!({"fields": {"CHAT_ID": 5, "MESSAGE": "hi"}});
+    // Loose wire values come back as their declared types.
+    let loose = json!({
+        "CRM_ENTITY_TYPE": "deal",
+        "CRM_ENTITY_ID": "288",
+        "USER_ID": 12,
+        "CHAT_ID": "8773",
+        "MESSAGE": "hi"
+    });
+    let out = validate_params("imopenlines.crm.message.add", &loose).unwrap();
     assert_eq!(
-        validate_params("imopenlines.crm.message.add", &params).unwrap(),
-        params
+        out,
+        json!({
+            "CRM_ENTITY_TYPE": "deal",
+            "CRM_ENTITY_ID": 288,
+            "USER_ID": 12,
+            "CHAT_ID": 8773,
+            "MESSAGE": "hi"
+        })
+    );
+    // An entity type the spec does not list is kept, not refused.
+    let mut other = out.clone();
+    other["CRM_ENTITY_TYPE"] = json!("smart_process");
+    assert_eq!(
+        validate_params("imopenlines.crm.message.add", &other).unwrap(),
+        other
     );
 }
 
 #[test]
 fn bad_params_name_the_method_and_path() {
-    let err = validate_params("imopenlines.crm.message.add", &json!({"fields": 5})).unwrap_err();
+    let params = json!({
+        "CRM_ENTITY_TYPE": "deal",
+        "CRM_ENTITY_ID": 288,
+        "USER_ID": 12,
+        "CHAT_ID": "12abc",
+        "MESSAGE": "hi"
+    });
+    let err = validate_params("imopenlines.crm.message.add", &params).unwrap_err();
     let Error::Decode(d) = &err else {
         panic!("{err:?}")
     };
     assert_eq!(d.method, "imopenlines.crm.message.add");
     assert_eq!(d.part, Part::Params);
-    assert_eq!(d.path, "params.fields");
-    assert_eq!(d.excerpt, "5");
+    assert_eq!(d.path, "params.CHAT_ID");
+    assert_eq!(d.excerpt, "\"12abc\"");
     let text = err.to_string();
     assert!(
         text.starts_with(
-            "imopenlines.crm.message.add: params does not fit its type at `params.fields`"
+            "imopenlines.crm.message.add: params does not fit its type at `params.CHAT_ID`"
         ),
         "{text}"
     );
 
     let err = validate_params("imopenlines.crm.message.add", &json!({})).unwrap_err();
-    assert!(err.to_string().contains("missing field `fields`"), "{err}");
+    assert!(
+        err.to_string().contains("missing field `CRM_ENTITY_TYPE`"),
+        "{err}"
+    );
 }
 
 #[test]
 fn results_are_decoded_by_name() {
     assert_eq!(
-        decode_result("imopenlines.crm.message.add", &json!([])).unwrap(),
-        json!({})
+        decode_result("imopenlines.crm.message.add", &json!("19880117")).unwrap(),
+        json!(19880117)
     );
     let err = decode_result("imopenlines.crm.message.add", &json!("x")).unwrap_err();
     assert!(

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bitrix24::api::imopenlines::crm::message::{AddRequest, add};
+use bitrix24::api::imopenlines::crm::message::{AddRequest, AddRequestCrmEntityType, add};
 use bitrix24::runtime::transport::{
     BoxFuture, HttpRequest, HttpResponse, ReqwestTransport, Transport, TransportError,
 };
@@ -41,9 +41,9 @@ async fn portal(config: Config) -> FakePortal {
     assert!(portal.load_specs(&specs).unwrap() >= 1);
     // The method answers with the chat it was given, or the error the chat id asks for.
     portal.on(METHOD, |p| {
-        let chat = p["fields"]["CHAT_ID"]
+        let chat = p["CHAT_ID"]
             .as_i64()
-            .or_else(|| p["fields"]["CHAT_ID"].as_str()?.parse().ok())
+            .or_else(|| p["CHAT_ID"].as_str()?.parse().ok())
             .unwrap_or(0);
         match chat {
             -1 => Err(FakeError::new(403, "ACCESS_DENIED", "Access denied")),
@@ -60,24 +60,21 @@ async fn portal(config: Config) -> FakePortal {
                 "WRONG_AUTH_TYPE",
                 "Application context required",
             )),
-            _ => Ok(json!({ "MESSAGE_ID": (chat * 10).to_string(), "CHAT_ID": chat })),
+            // The new message's id, as a string the way PHP sends it.
+            _ => Ok(json!((chat * 10).to_string())),
         }
     });
     portal
 }
 
 fn message(chat: i64) -> AddRequest {
-    let fields = json!({
-        "CRM_ENTITY_TYPE": "deal",
-        "CRM_ENTITY_ID": 288,
-        "USER_ID": 12,
-        "CHAT_ID": chat,
-        "MESSAGE": "Hello from the test",
-    });
-    let Value::Object(fields) = fields else {
-        unreachable!()
-    };
-    AddRequest { fields }
+    AddRequest {
+        crm_entity_type: AddRequestCrmEntityType::Deal,
+        crm_entity_id: 288,
+        user_id: 12,
+        chat_id: chat,
+        message: "Hello from the test".into(),
+    }
 }
 
 fn webhook(portal: &FakePortal) -> Client {
@@ -123,15 +120,14 @@ async fn message_add_happy_path() {
         let portal = portal(config()).await;
         let client = webhook(&portal);
         let result = add(&client, &message(8773)).await.unwrap();
-        assert_eq!(result["MESSAGE_ID"], "87730");
-        assert_eq!(result["CHAT_ID"], 8773);
+        assert_eq!(result, 87730);
         assert_eq!(calls(&portal), 1);
         // Method names are matched without regard to case.
         let env = client
             .call_as("IMOPENLINES.CRM.MESSAGE.ADD", &message(5))
             .await
             .unwrap();
-        assert_eq!(env["MESSAGE_ID"], "50");
+        assert_eq!(env, 50);
     })
     .await
     .unwrap();
@@ -160,9 +156,12 @@ async fn message_add_error_codes_are_typed_and_not_repeated() {
             // Each call reached the portal exactly once.
             assert_eq!(calls(&portal), i as u64 + 1, "{code}");
         }
-        // The spec requires `fields`: the fake answers ERROR_ARGUMENT without it.
+        // The spec requires `MESSAGE`: the fake answers ERROR_ARGUMENT without it.
         let err = client
-            .call_raw(METHOD, &json!({ "FIELDS_MISSPELT": {} }))
+            .call_raw(
+                METHOD,
+                &json!({ "CRM_ENTITY_TYPE": "deal", "CRM_ENTITY_ID": 1, "USER_ID": 1, "CHAT_ID": 1 }),
+            )
             .await
             .unwrap_err();
         assert!(err.api().unwrap().code.is("ERROR_ARGUMENT"), "{err:?}");
@@ -225,7 +224,7 @@ async fn one_token_refresh_for_20_concurrent_tasks() {
             .collect();
         for (i, t) in tasks.into_iter().enumerate() {
             let r = t.await.unwrap().unwrap();
-            assert_eq!(r["CHAT_ID"], 100 + i as i64);
+            assert_eq!(r, (100 + i as i64) * 10);
         }
         assert_eq!(portal.stats().refreshes, 1);
         let stored = stored.lock().unwrap().clone();
@@ -404,7 +403,7 @@ async fn two_hundred_concurrent_calls_never_trip_the_bucket() {
             })
             .collect();
         for (i, t) in tasks.into_iter().enumerate() {
-            assert_eq!(t.await.unwrap().unwrap()["CHAT_ID"], i as i64);
+            assert_eq!(t.await.unwrap().unwrap(), i as i64 * 10);
         }
         let stats = portal.stats();
         assert_eq!(stats.rate_rejections, 0);
@@ -606,7 +605,7 @@ async fn batch_results_keep_their_order_and_their_own_errors() {
             match r {
                 Ok(v) => {
                     assert_ne!(chat(i), -3);
-                    assert_eq!(v["CHAT_ID"], i, "call {i}");
+                    assert_eq!(*v, i * 10, "call {i}");
                 }
                 Err(e) => {
                     assert_eq!(chat(i), -3, "call {i}: {e:?}");
@@ -635,7 +634,7 @@ async fn batch_results_keep_their_order_and_their_own_errors() {
         for (i, k) in keys.into_iter().enumerate() {
             let r = out.take(k);
             match i {
-                0..60 => assert_eq!(r.unwrap()["CHAT_ID"], i as i64),
+                0..60 => assert_eq!(r.unwrap(), i as i64 * 10),
                 60 => assert_eq!(r.unwrap_err().kind(), ErrorKind::Argument),
                 _ => assert!(matches!(r, Err(Error::NotRun { .. })), "call {i}: {r:?}"),
             }
@@ -659,7 +658,7 @@ fn the_blocking_client_makes_the_same_calls() {
     portal.seed_list("crm.deal.list", bitrix24_fake_portal::deals(120));
     let client = bitrix24::runtime::blocking::Client::new(webhook(&portal)).unwrap();
     let r = client.call(&message(42)).unwrap();
-    assert_eq!(r["CHAT_ID"], 42);
+    assert_eq!(r, 420);
     let err = client.call(&message(-3)).unwrap_err();
     assert!(err.api().unwrap().code.is("CHAT_NOT_IN_CRM"));
     let env = client
@@ -668,7 +667,7 @@ fn the_blocking_client_makes_the_same_calls() {
     assert_eq!(env.result.as_array().unwrap().len(), 20);
     let mut batch = Batch::new();
     let k = batch.add(&message(7)).unwrap();
-    assert_eq!(client.batch(&batch).unwrap().take(k).unwrap()["CHAT_ID"], 7);
+    assert_eq!(client.batch(&batch).unwrap().take(k).unwrap(), 70);
     assert_eq!(calls(&portal), 3);
     let deals = client.all_items(&DealList {}).unwrap();
     let ids: Vec<&str> = deals.iter().map(|d| d["ID"].as_str().unwrap()).collect();
@@ -756,7 +755,7 @@ async fn retries_are_bounded_and_only_where_safe() {
     use bitrix24::runtime::TransportErrorKind::{Connect, Timeout};
     tokio::time::timeout(LIMIT, async {
         let limit = r#"{"error":"QUERY_LIMIT_EXCEEDED","error_description":"Too many requests"}"#;
-        let ok = r#"{"result":{"ID":1},"time":{"start":1,"finish":1}}"#;
+        let ok = r#"{"result":1,"time":{"start":1,"finish":1}}"#;
         // A portal that always refuses: 1 + 3 attempts, then the error.
         let (script, count) = Script::new(vec![Ok((503, limit))]);
         let err = add(&scripted(script, 3), &message(1)).await.unwrap_err();
@@ -764,10 +763,7 @@ async fn retries_are_bounded_and_only_where_safe() {
         assert_eq!(count.load(Ordering::SeqCst), 4);
         // A write that could not connect is sent again (it never ran)...
         let (script, count) = Script::new(vec![Err(Connect), Err(Connect), Ok((200, ok))]);
-        assert_eq!(
-            add(&scripted(script, 3), &message(1)).await.unwrap()["ID"],
-            1
-        );
+        assert_eq!(add(&scripted(script, 3), &message(1)).await.unwrap(), 1);
         assert_eq!(count.load(Ordering::SeqCst), 3);
         // ...a write that timed out is not.
         let (script, count) = Script::new(vec![Err(Timeout), Ok((200, ok))]);

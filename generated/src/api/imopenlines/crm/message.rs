@@ -17,8 +17,16 @@ pub async fn add(
 /// Parameters of `imopenlines.crm.message.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AddRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
-    pub fields: ::serde_json::Map<String, ::serde_json::Value>,
+    #[serde(rename = "CRM_ENTITY_TYPE", deserialize_with = "crate::runtime::loose::de")]
+    pub crm_entity_type: AddRequestCrmEntityType,
+    #[serde(rename = "CRM_ENTITY_ID", deserialize_with = "crate::runtime::loose::de")]
+    pub crm_entity_id: i64,
+    #[serde(rename = "USER_ID", deserialize_with = "crate::runtime::loose::de")]
+    pub user_id: i64,
+    #[serde(rename = "CHAT_ID", deserialize_with = "crate::runtime::loose::de")]
+    pub chat_id: i64,
+    #[serde(rename = "MESSAGE", deserialize_with = "crate::runtime::loose::de")]
+    pub message: String,
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -29,8 +37,75 @@ impl crate::runtime::loose::Loose for AddRequest {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AddRequestCrmEntityType {
+    /// The value "lead".
+    Lead,
+    /// The value "deal".
+    Deal,
+    /// The value "company".
+    Company,
+    /// The value "contact".
+    Contact,
+    /// A value the spec does not list, kept as received.
+    Other(String),
+}
+
+impl AddRequestCrmEntityType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Lead => "lead",
+            Self::Deal => "deal",
+            Self::Company => "company",
+            Self::Contact => "contact",
+            Self::Other(value) => value,
+        }
+    }
+}
+
+impl ::std::fmt::Display for AddRequestCrmEntityType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl ::serde::Serialize for AddRequestCrmEntityType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestCrmEntityType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let value: String = crate::runtime::loose::de(deserializer)?;
+        Ok(
+            match value.as_str() {
+                "lead" => Self::Lead,
+                "deal" => Self::Deal,
+                "company" => Self::Company,
+                "contact" => Self::Contact,
+                _ => Self::Other(value),
+            },
+        )
+    }
+}
+
+impl crate::runtime::loose::Loose for AddRequestCrmEntityType {
+    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::runtime::loose::plain(deserializer)
+    }
+}
+
 /// The `result` of `imopenlines.crm.message.add`.
-pub type AddResponse = ::serde_json::Map<String, ::serde_json::Value>;
+pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "imopenlines.crm.message.add";
