@@ -8,6 +8,7 @@
 //! by relative path. Output depends only on the inputs' paths and texts, never on their order.
 
 mod diag;
+pub mod docs;
 mod emit;
 pub mod ir;
 pub mod naming;
