@@ -9,6 +9,7 @@
 
 mod diag;
 pub mod docs;
+pub mod import;
 mod emit;
 pub mod ir;
 pub mod naming;
