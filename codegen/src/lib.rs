@@ -10,6 +10,7 @@
 mod diag;
 pub mod docs;
 pub mod import;
+pub mod lint;
 mod emit;
 pub mod ir;
 pub mod naming;
