@@ -1100,7 +1100,7 @@ fn request_examples(
         let quoted = [format!("'{method}'"), format!("\"{method}\"")];
         for q in &quoted {
             if let Some(p) = text.find(&format!("callMethod({q}")).or_else(|| {
-                text.find(&format!("callMethod(\n"))
+                text.find("callMethod(\n")
                     .filter(|_| text.contains(q.as_str()))
             }) {
                 let after = text.get(p..).unwrap_or("");

@@ -498,14 +498,15 @@ impl Emitter<'_> {
                     #var = Some(#read);
                 }
             });
-            let missing = if f.optional {
-                quote!(Default::default())
+            if f.optional {
+                inits.extend(quote!(#id: #var.unwrap_or_default(),));
             } else {
-                quote!(return Err(::serde::de::Error::missing_field(#wire)))
-            };
-            inits.extend(quote!(#id: match #var { Some(value) => value, None => #missing },));
+                inits.extend(
+                    quote!(#id: #var.ok_or_else(|| ::serde::de::Error::missing_field(#wire))?,),
+                );
+            }
         }
-        let fallback = if let Some((fname, vty)) = extra {
+        let (fallback, alone) = if let Some((fname, vty)) = extra {
             let id = ident(fname);
             let vt = self.ty(vty, m);
             lets.extend(
@@ -517,18 +518,39 @@ impl Emitter<'_> {
             } else {
                 quote!(map.next_value::<#vt>()?)
             };
-            quote!(_ => { let value = #read; __extra.insert(key, value); })
+            (
+                quote!(_ => { let value = #read; __extra.insert(key, value); }),
+                quote! {
+                    #lets
+                    while let Some(key) = map.next_key::<String>()? {
+                        let value = #read;
+                        __extra.insert(key, value);
+                    }
+                    Ok(#name { #inits })
+                },
+            )
         } else if deny {
             let names: Vec<&String> = fields.iter().map(|f| &f.wire).collect();
-            quote!(_ => return Err(::serde::de::Error::unknown_field(&key, &[#(#names),*])),)
+            (
+                quote!(_ => return Err(::serde::de::Error::unknown_field(&key, &[#(#names),*])),),
+                quote! {
+                    if let Some(key) = map.next_key::<String>()? {
+                        return Err(::serde::de::Error::unknown_field(&key, &[]));
+                    }
+                    Ok(#name {})
+                },
+            )
         } else {
-            quote!(_ => { map.next_value::<::serde::de::IgnoredAny>()?; })
+            (
+                quote!(_ => { map.next_value::<::serde::de::IgnoredAny>()?; }),
+                quote! {
+                    while map.next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?.is_some() {}
+                    Ok(#name {})
+                },
+            )
         };
-        let body = if fields.is_empty() && extra.is_none() && !deny {
-            quote! {
-                while map.next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?.is_some() {}
-                Ok(#name {})
-            }
+        let body = if fields.is_empty() {
+            alone
         } else {
             quote! {
                 #lets

@@ -487,12 +487,13 @@ fn read_tree(dir: &Path) -> Result<Vec<(String, String)>, String> {
 }
 
 /// The method pages of a docs checkout: `<docs>/api-reference/**.md`, read into specs.
-fn imported_specs(
-    docs_dir: &Path,
-) -> Result<(BTreeMap<String, (String, codegen::import::Imported)>, Vec<String>), String> {
+/// Imported specs by lower-cased method: (page path, spec).
+type ImportedSet = BTreeMap<String, (String, codegen::import::Imported)>;
+
+fn imported_specs(docs_dir: &Path) -> Result<(ImportedSet, Vec<String>), String> {
     let api = docs_dir.join("api-reference");
     let pages = read_tree(&api)?;
-    let mut by_method: BTreeMap<String, (String, codegen::import::Imported)> = BTreeMap::new();
+    let mut by_method: ImportedSet = BTreeMap::new();
     let mut notes = Vec::new();
     for (rel, text) in &pages {
         match codegen::import::import_page(rel, text) {

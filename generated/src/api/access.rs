@@ -15,10 +15,56 @@ pub async fn name(
 }
 
 /// Parameters of `access.name`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct NameRequest {
-    #[serde(rename = "ACCESS", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "ACCESS")]
     pub access: Vec<::serde_json::Value>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for NameRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = NameRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct NameRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<NameRequest, A::Error> {
+                let mut __f0: Option<Vec<::serde_json::Value>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACCESS" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACCESS"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Vec<::serde_json::Value>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(NameRequest {
+                    access: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("ACCESS"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for NameRequest {
@@ -30,26 +76,87 @@ impl crate::runtime::loose::Loose for NameRequest {
 }
 
 /// The `result` of `access.name`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct NameResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for NameResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = NameResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct NameResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<NameResponse, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "name" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "provider" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("provider"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "provider_id" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("provider_id"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(NameResponse {
+                    name: __f0.unwrap_or_default(),
+                    provider: __f1.unwrap_or_default(),
+                    provider_id: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for NameResponse {

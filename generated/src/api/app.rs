@@ -18,8 +18,36 @@ pub async fn info(
 }
 
 /// Parameters of `app.info`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct InfoRequest {}
+
+impl<'de> ::serde::Deserialize<'de> for InfoRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = InfoRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct InfoRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InfoRequest, A::Error> {
+                while map
+                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(InfoRequest {})
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
+}
 
 impl crate::runtime::loose::Loose for InfoRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
@@ -30,84 +58,210 @@ impl crate::runtime::loose::Loose for InfoRequest {
 }
 
 /// The `result` of `app.info`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct InfoResponse {
-    #[serde(
-        rename = "CODE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    #[serde(
-        rename = "DAYS",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "DAYS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub days: ::serde_json::Value,
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        rename = "INSTALLED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "INSTALLED", skip_serializing_if = "Option::is_none")]
     pub installed: Option<bool>,
-    #[serde(
-        rename = "LANGUAGE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LANGUAGE_ID", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
-    #[serde(
-        rename = "LICENSE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LICENSE", skip_serializing_if = "Option::is_none")]
     pub license: Option<String>,
-    #[serde(
-        rename = "LICENSE_FAMILY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LICENSE_FAMILY", skip_serializing_if = "Option::is_none")]
     pub license_family: Option<String>,
-    #[serde(
-        rename = "LICENSE_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LICENSE_TYPE", skip_serializing_if = "Option::is_none")]
     pub license_type: Option<String>,
-    #[serde(
-        rename = "PAYMENT_EXPIRED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PAYMENT_EXPIRED", skip_serializing_if = "Option::is_none")]
     pub payment_expired: Option<String>,
-    #[serde(
-        rename = "STATUS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    #[serde(
-        rename = "VERSION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VERSION", skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for InfoResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = InfoResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct InfoResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InfoResponse, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<Option<bool>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CODE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CODE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DAYS" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DAYS"));
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ID" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "INSTALLED" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("INSTALLED"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LANGUAGE_ID" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LANGUAGE_ID"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LICENSE" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LICENSE"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LICENSE_FAMILY" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LICENSE_FAMILY"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LICENSE_TYPE" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LICENSE_TYPE"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PAYMENT_EXPIRED" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PAYMENT_EXPIRED"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "STATUS" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("STATUS"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VERSION" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("VERSION"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(InfoResponse {
+                    code: __f0.unwrap_or_default(),
+                    days: __f1.unwrap_or_default(),
+                    id: __f2.unwrap_or_default(),
+                    installed: __f3.unwrap_or_default(),
+                    language_id: __f4.unwrap_or_default(),
+                    license: __f5.unwrap_or_default(),
+                    license_family: __f6.unwrap_or_default(),
+                    license_type: __f7.unwrap_or_default(),
+                    payment_expired: __f8.unwrap_or_default(),
+                    status: __f9.unwrap_or_default(),
+                    version: __f10.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for InfoResponse {

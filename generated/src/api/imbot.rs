@@ -39,66 +39,221 @@ pub async fn register(
 }
 
 /// Parameters of `imbot.register`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RegisterRequest {
-    #[serde(
-        rename = "CLIENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    #[serde(rename = "CODE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CODE")]
     pub code: String,
-    #[serde(rename = "EVENT_BOT_DELETE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "EVENT_BOT_DELETE")]
     pub event_bot_delete: String,
-    #[serde(
-        rename = "EVENT_HANDLER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EVENT_HANDLER", skip_serializing_if = "Option::is_none")]
     pub event_handler: Option<String>,
-    #[serde(
-        rename = "EVENT_MESSAGE_ADD",
-        deserialize_with = "crate::runtime::loose::de"
-    )]
+    #[serde(rename = "EVENT_MESSAGE_ADD")]
     pub event_message_add: String,
-    #[serde(
-        rename = "EVENT_MESSAGE_DELETE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EVENT_MESSAGE_DELETE", skip_serializing_if = "Option::is_none")]
     pub event_message_delete: Option<String>,
-    #[serde(
-        rename = "EVENT_MESSAGE_UPDATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EVENT_MESSAGE_UPDATE", skip_serializing_if = "Option::is_none")]
     pub event_message_update: Option<String>,
-    #[serde(
-        rename = "EVENT_WELCOME_MESSAGE",
-        deserialize_with = "crate::runtime::loose::de"
-    )]
+    #[serde(rename = "EVENT_WELCOME_MESSAGE")]
     pub event_welcome_message: String,
-    #[serde(
-        rename = "OPENLINE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPENLINE", skip_serializing_if = "Option::is_none")]
     pub openline: Option<RegisterRequestOpenline>,
-    #[serde(rename = "PROPERTIES", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "PROPERTIES")]
     pub properties: RegisterRequestProperties,
-    #[serde(
-        rename = "TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<RegisterRequestType>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = RegisterRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RegisterRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RegisterRequest, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<String> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<String> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<String> = None;
+                let mut __f8: Option<Option<RegisterRequestOpenline>> = None;
+                let mut __f9: Option<RegisterRequestProperties> = None;
+                let mut __f10: Option<Option<RegisterRequestType>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CLIENT_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CODE" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CODE"));
+                            }
+                            __f1 = Some(
+                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                            );
+                        }
+                        "EVENT_BOT_DELETE" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EVENT_BOT_DELETE"),
+                                );
+                            }
+                            __f2 = Some(
+                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                            );
+                        }
+                        "EVENT_HANDLER" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EVENT_HANDLER"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EVENT_MESSAGE_ADD" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EVENT_MESSAGE_ADD"),
+                                );
+                            }
+                            __f4 = Some(
+                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                            );
+                        }
+                        "EVENT_MESSAGE_DELETE" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EVENT_MESSAGE_DELETE"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EVENT_MESSAGE_UPDATE" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EVENT_MESSAGE_UPDATE"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EVENT_WELCOME_MESSAGE" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EVENT_WELCOME_MESSAGE"),
+                                );
+                            }
+                            __f7 = Some(
+                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                            );
+                        }
+                        "OPENLINE" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OPENLINE"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<
+                                            Option<RegisterRequestOpenline>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "PROPERTIES" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROPERTIES"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<RegisterRequestProperties>::default(),
+                                    )?,
+                            );
+                        }
+                        "TYPE" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TYPE"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<RegisterRequestType>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RegisterRequest {
+                    client_id: __f0.unwrap_or_default(),
+                    code: __f1.ok_or_else(|| ::serde::de::Error::missing_field("CODE"))?,
+                    event_bot_delete: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "EVENT_BOT_DELETE",
+                        ))?,
+                    event_handler: __f3.unwrap_or_default(),
+                    event_message_add: __f4
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "EVENT_MESSAGE_ADD",
+                        ))?,
+                    event_message_delete: __f5.unwrap_or_default(),
+                    event_message_update: __f6.unwrap_or_default(),
+                    event_welcome_message: __f7
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "EVENT_WELCOME_MESSAGE",
+                        ))?,
+                    openline: __f8.unwrap_or_default(),
+                    properties: __f9
+                        .ok_or_else(|| ::serde::de::Error::missing_field("PROPERTIES"))?,
+                    type_: __f10.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for RegisterRequest {
@@ -168,60 +323,180 @@ impl crate::runtime::loose::Loose for RegisterRequestOpenline {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RegisterRequestProperties {
-    #[serde(
-        rename = "COLOR",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
-    #[serde(
-        rename = "EMAIL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(rename = "LAST_NAME", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "LAST_NAME")]
     pub last_name: String,
-    #[serde(rename = "NAME", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "NAME")]
     pub name: String,
-    #[serde(
-        rename = "PERSONAL_BIRTHDAY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_BIRTHDAY", skip_serializing_if = "Option::is_none")]
     pub personal_birthday: Option<String>,
-    #[serde(
-        rename = "PERSONAL_GENDER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_GENDER", skip_serializing_if = "Option::is_none")]
     pub personal_gender: Option<String>,
     #[serde(
         rename = "PERSONAL_PHOTO",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub personal_photo: ::serde_json::Value,
-    #[serde(
-        rename = "PERSONAL_WWW",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_WWW", skip_serializing_if = "Option::is_none")]
     pub personal_www: Option<String>,
-    #[serde(
-        rename = "WORK_POSITION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for RegisterRequestProperties {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = RegisterRequestProperties;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RegisterRequestProperties")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RegisterRequestProperties, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<String> = None;
+                let mut __f3: Option<String> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "COLOR" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COLOR"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EMAIL" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAST_NAME" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_NAME"),
+                                );
+                            }
+                            __f2 = Some(
+                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f3 = Some(
+                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                            );
+                        }
+                        "PERSONAL_BIRTHDAY" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_BIRTHDAY"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_GENDER" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_GENDER"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_PHOTO" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_PHOTO"),
+                                );
+                            }
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "PERSONAL_WWW" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_WWW"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_POSITION" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_POSITION"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RegisterRequestProperties {
+                    color: __f0.unwrap_or_default(),
+                    email: __f1.unwrap_or_default(),
+                    last_name: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("LAST_NAME"))?,
+                    name: __f3.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
+                    personal_birthday: __f4.unwrap_or_default(),
+                    personal_gender: __f5.unwrap_or_default(),
+                    personal_photo: __f6.unwrap_or_default(),
+                    personal_www: __f7.unwrap_or_default(),
+                    work_position: __f8.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for RegisterRequestProperties {
@@ -319,17 +594,70 @@ pub async fn unregister(
 }
 
 /// Parameters of `imbot.unregister`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UnregisterRequest {
-    #[serde(rename = "BOT_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "BOT_ID")]
     pub bot_id: i64,
-    #[serde(
-        rename = "CLIENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UnregisterRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UnregisterRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UnregisterRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "BOT_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("BOT_ID"));
+                            }
+                            __f0 = Some(
+                                map.next_value_seed(super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "CLIENT_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UnregisterRequest {
+                    bot_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("BOT_ID"))?,
+                    client_id: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UnregisterRequest {
@@ -360,19 +688,86 @@ pub async fn update(
 }
 
 /// Parameters of `imbot.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(rename = "BOT_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "BOT_ID")]
     pub bot_id: i64,
-    #[serde(
-        rename = "CLIENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    #[serde(rename = "FIELDS", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "FIELDS")]
     pub fields: UpdateRequestFields,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<UpdateRequestFields> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "BOT_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("BOT_ID"));
+                            }
+                            __f0 = Some(
+                                map.next_value_seed(super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "CLIENT_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "FIELDS" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FIELDS"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<UpdateRequestFields>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    bot_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("BOT_ID"))?,
+                    client_id: __f1.unwrap_or_default(),
+                    fields: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {
@@ -383,64 +778,176 @@ impl crate::runtime::loose::Loose for UpdateRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
-    #[serde(
-        rename = "CODE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    #[serde(
-        rename = "EVENT_BOT_DELETE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EVENT_BOT_DELETE", skip_serializing_if = "Option::is_none")]
     pub event_bot_delete: Option<String>,
-    #[serde(
-        rename = "EVENT_HANDLER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EVENT_HANDLER", skip_serializing_if = "Option::is_none")]
     pub event_handler: Option<String>,
-    #[serde(
-        rename = "EVENT_MESSAGE_ADD",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EVENT_MESSAGE_ADD", skip_serializing_if = "Option::is_none")]
     pub event_message_add: Option<String>,
-    #[serde(
-        rename = "EVENT_MESSAGE_DELETE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EVENT_MESSAGE_DELETE", skip_serializing_if = "Option::is_none")]
     pub event_message_delete: Option<String>,
-    #[serde(
-        rename = "EVENT_MESSAGE_UPDATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EVENT_MESSAGE_UPDATE", skip_serializing_if = "Option::is_none")]
     pub event_message_update: Option<String>,
-    #[serde(
-        rename = "EVENT_WELCOME_MESSAGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EVENT_WELCOME_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub event_welcome_message: Option<String>,
-    #[serde(
-        rename = "PROPERTIES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROPERTIES", skip_serializing_if = "Option::is_none")]
     pub properties: Option<UpdateRequestFieldsProperties>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestFields, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<UpdateRequestFieldsProperties>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CODE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CODE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EVENT_BOT_DELETE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EVENT_BOT_DELETE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EVENT_HANDLER" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EVENT_HANDLER"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EVENT_MESSAGE_ADD" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EVENT_MESSAGE_ADD"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EVENT_MESSAGE_DELETE" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EVENT_MESSAGE_DELETE"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EVENT_MESSAGE_UPDATE" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EVENT_MESSAGE_UPDATE"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EVENT_WELCOME_MESSAGE" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EVENT_WELCOME_MESSAGE"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PROPERTIES" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROPERTIES"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<
+                                            Option<UpdateRequestFieldsProperties>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestFields {
+                    code: __f0.unwrap_or_default(),
+                    event_bot_delete: __f1.unwrap_or_default(),
+                    event_handler: __f2.unwrap_or_default(),
+                    event_message_add: __f3.unwrap_or_default(),
+                    event_message_delete: __f4.unwrap_or_default(),
+                    event_message_update: __f5.unwrap_or_default(),
+                    event_welcome_message: __f6.unwrap_or_default(),
+                    properties: __f7.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestFields {
@@ -451,70 +958,185 @@ impl crate::runtime::loose::Loose for UpdateRequestFields {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFieldsProperties {
-    #[serde(
-        rename = "COLOR",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
-    #[serde(
-        rename = "EMAIL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(
-        rename = "LAST_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    #[serde(
-        rename = "NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "PERSONAL_BIRTHDAY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_BIRTHDAY", skip_serializing_if = "Option::is_none")]
     pub personal_birthday: Option<String>,
-    #[serde(
-        rename = "PERSONAL_GENDER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_GENDER", skip_serializing_if = "Option::is_none")]
     pub personal_gender: Option<String>,
     #[serde(
         rename = "PERSONAL_PHOTO",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub personal_photo: ::serde_json::Value,
-    #[serde(
-        rename = "PERSONAL_WWW",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_WWW", skip_serializing_if = "Option::is_none")]
     pub personal_www: Option<String>,
-    #[serde(
-        rename = "WORK_POSITION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsProperties {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestFieldsProperties;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestFieldsProperties")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestFieldsProperties, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "COLOR" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COLOR"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EMAIL" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAST_NAME" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_NAME"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_BIRTHDAY" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_BIRTHDAY"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_GENDER" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_GENDER"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_PHOTO" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_PHOTO"),
+                                );
+                            }
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "PERSONAL_WWW" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_WWW"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_POSITION" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_POSITION"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestFieldsProperties {
+                    color: __f0.unwrap_or_default(),
+                    email: __f1.unwrap_or_default(),
+                    last_name: __f2.unwrap_or_default(),
+                    name: __f3.unwrap_or_default(),
+                    personal_birthday: __f4.unwrap_or_default(),
+                    personal_gender: __f5.unwrap_or_default(),
+                    personal_photo: __f6.unwrap_or_default(),
+                    personal_www: __f7.unwrap_or_default(),
+                    work_position: __f8.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestFieldsProperties {

@@ -36,14 +36,81 @@ pub async fn activate(
 
 /// Parameters of `imconnector.activate`.
 #[cfg(feature = "imopenlines")]
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ActivateRequest {
-    #[serde(rename = "ACTIVE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "ACTIVE")]
     pub active: String,
-    #[serde(rename = "CONNECTOR", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CONNECTOR")]
     pub connector: String,
-    #[serde(rename = "LINE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "LINE")]
     pub line: i64,
+}
+
+#[cfg(feature = "imopenlines")]
+impl<'de> ::serde::Deserialize<'de> for ActivateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ActivateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ActivateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ActivateRequest, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIVE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
+                            }
+                            __f0 = Some(
+                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                            );
+                        }
+                        "CONNECTOR" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONNECTOR"),
+                                );
+                            }
+                            __f1 = Some(
+                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                            );
+                        }
+                        "LINE" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LINE"));
+                            }
+                            __f2 = Some(
+                                map.next_value_seed(super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ActivateRequest {
+                    active: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("ACTIVE"))?,
+                    connector: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CONNECTOR"))?,
+                    line: __f2.ok_or_else(|| ::serde::de::Error::missing_field("LINE"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 #[cfg(feature = "imopenlines")]
@@ -78,8 +145,37 @@ pub async fn list(
 
 /// Parameters of `imconnector.list`.
 #[cfg(feature = "imopenlines")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {}
+
+#[cfg(feature = "imopenlines")]
+impl<'de> ::serde::Deserialize<'de> for ListRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequest, A::Error> {
+                while map
+                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(ListRequest {})
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
+}
 
 #[cfg(feature = "imopenlines")]
 impl crate::runtime::loose::Loose for ListRequest {
@@ -92,32 +188,105 @@ impl crate::runtime::loose::Loose for ListRequest {
 
 /// The `result` of `imconnector.list`.
 #[cfg(feature = "imopenlines")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub livechat: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub myconnector: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub telegrambot: Option<String>,
+}
+
+#[cfg(feature = "imopenlines")]
+impl<'de> ::serde::Deserialize<'de> for ListResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListResponse, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "livechat" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("livechat"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "myconnector" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("myconnector"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "network" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("network"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "telegrambot" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("telegrambot"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListResponse {
+                    livechat: __f0.unwrap_or_default(),
+                    myconnector: __f1.unwrap_or_default(),
+                    network: __f2.unwrap_or_default(),
+                    telegrambot: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 #[cfg(feature = "imopenlines")]
@@ -148,75 +317,237 @@ pub async fn register(
 
 /// Parameters of `imconnector.register`.
 #[cfg(feature = "imopenlines")]
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RegisterRequest {
-    #[serde(
-        rename = "CHAT_GROUP",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CHAT_GROUP", skip_serializing_if = "Option::is_none")]
     pub chat_group: Option<bool>,
-    #[serde(
-        rename = "DEL_EXTERNAL_MESSAGES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DEL_EXTERNAL_MESSAGES", skip_serializing_if = "Option::is_none")]
     pub del_external_messages: Option<bool>,
-    #[serde(
-        rename = "DEL_INTERNAL_MESSAGES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DEL_INTERNAL_MESSAGES", skip_serializing_if = "Option::is_none")]
     pub del_internal_messages: Option<bool>,
-    #[serde(
-        rename = "EDIT_INTERNAL_MESSAGES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EDIT_INTERNAL_MESSAGES", skip_serializing_if = "Option::is_none")]
     pub edit_internal_messages: Option<bool>,
-    #[serde(rename = "ICON", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "ICON")]
     pub icon: RegisterRequestIcon,
-    #[serde(
-        rename = "ICON_DISABLED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ICON_DISABLED", skip_serializing_if = "Option::is_none")]
     pub icon_disabled: Option<RegisterRequestIconDisabled>,
-    #[serde(rename = "ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "ID")]
     pub id: String,
-    #[serde(rename = "NAME", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "NAME")]
     pub name: String,
-    #[serde(
-        rename = "NEED_SIGNATURE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NEED_SIGNATURE", skip_serializing_if = "Option::is_none")]
     pub need_signature: Option<bool>,
-    #[serde(
-        rename = "NEED_SYSTEM_MESSAGES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NEED_SYSTEM_MESSAGES", skip_serializing_if = "Option::is_none")]
     pub need_system_messages: Option<bool>,
-    #[serde(
-        rename = "NEWSLETTER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NEWSLETTER", skip_serializing_if = "Option::is_none")]
     pub newsletter: Option<bool>,
-    #[serde(
-        rename = "PLACEMENT_HANDLER",
-        deserialize_with = "crate::runtime::loose::de"
-    )]
+    #[serde(rename = "PLACEMENT_HANDLER")]
     pub placement_handler: String,
+}
+
+#[cfg(feature = "imopenlines")]
+impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = RegisterRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RegisterRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RegisterRequest, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<bool>> = None;
+                let mut __f2: Option<Option<bool>> = None;
+                let mut __f3: Option<Option<bool>> = None;
+                let mut __f4: Option<RegisterRequestIcon> = None;
+                let mut __f5: Option<Option<RegisterRequestIconDisabled>> = None;
+                let mut __f6: Option<String> = None;
+                let mut __f7: Option<String> = None;
+                let mut __f8: Option<Option<bool>> = None;
+                let mut __f9: Option<Option<bool>> = None;
+                let mut __f10: Option<Option<bool>> = None;
+                let mut __f11: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CHAT_GROUP" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CHAT_GROUP"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DEL_EXTERNAL_MESSAGES" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DEL_EXTERNAL_MESSAGES"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DEL_INTERNAL_MESSAGES" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DEL_INTERNAL_MESSAGES"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EDIT_INTERNAL_MESSAGES" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "EDIT_INTERNAL_MESSAGES",
+                                    ),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ICON" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ICON"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<RegisterRequestIcon>::default(),
+                                    )?,
+                            );
+                        }
+                        "ICON_DISABLED" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ICON_DISABLED"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<
+                                            Option<RegisterRequestIconDisabled>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f6 = Some(
+                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f7 = Some(
+                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                            );
+                        }
+                        "NEED_SIGNATURE" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NEED_SIGNATURE"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NEED_SYSTEM_MESSAGES" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NEED_SYSTEM_MESSAGES"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NEWSLETTER" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NEWSLETTER"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PLACEMENT_HANDLER" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PLACEMENT_HANDLER"),
+                                );
+                            }
+                            __f11 = Some(
+                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RegisterRequest {
+                    chat_group: __f0.unwrap_or_default(),
+                    del_external_messages: __f1.unwrap_or_default(),
+                    del_internal_messages: __f2.unwrap_or_default(),
+                    edit_internal_messages: __f3.unwrap_or_default(),
+                    icon: __f4.ok_or_else(|| ::serde::de::Error::missing_field("ICON"))?,
+                    icon_disabled: __f5.unwrap_or_default(),
+                    id: __f6.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    name: __f7.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
+                    need_signature: __f8.unwrap_or_default(),
+                    need_system_messages: __f9.unwrap_or_default(),
+                    newsletter: __f10.unwrap_or_default(),
+                    placement_handler: __f11
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "PLACEMENT_HANDLER",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 #[cfg(feature = "imopenlines")]
@@ -229,31 +560,101 @@ impl crate::runtime::loose::Loose for RegisterRequest {
 }
 
 #[cfg(feature = "imopenlines")]
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RegisterRequestIcon {
-    #[serde(
-        rename = "COLOR",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
-    #[serde(rename = "DATA_IMAGE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "DATA_IMAGE")]
     pub data_image: String,
-    #[serde(
-        rename = "POSITION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "POSITION", skip_serializing_if = "Option::is_none")]
     pub position: Option<String>,
-    #[serde(
-        rename = "SIZE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
+}
+
+#[cfg(feature = "imopenlines")]
+impl<'de> ::serde::Deserialize<'de> for RegisterRequestIcon {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = RegisterRequestIcon;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RegisterRequestIcon")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RegisterRequestIcon, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "COLOR" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COLOR"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATA_IMAGE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATA_IMAGE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                            );
+                        }
+                        "POSITION" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("POSITION"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SIZE" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SIZE"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RegisterRequestIcon {
+                    color: __f0.unwrap_or_default(),
+                    data_image: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("DATA_IMAGE"))?,
+                    position: __f2.unwrap_or_default(),
+                    size: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 #[cfg(feature = "imopenlines")]
@@ -266,36 +667,103 @@ impl crate::runtime::loose::Loose for RegisterRequestIcon {
 }
 
 #[cfg(feature = "imopenlines")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct RegisterRequestIconDisabled {
-    #[serde(
-        rename = "COLOR",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
-    #[serde(
-        rename = "DATA_IMAGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATA_IMAGE", skip_serializing_if = "Option::is_none")]
     pub data_image: Option<String>,
-    #[serde(
-        rename = "POSITION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "POSITION", skip_serializing_if = "Option::is_none")]
     pub position: Option<String>,
-    #[serde(
-        rename = "SIZE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
+}
+
+#[cfg(feature = "imopenlines")]
+impl<'de> ::serde::Deserialize<'de> for RegisterRequestIconDisabled {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = RegisterRequestIconDisabled;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RegisterRequestIconDisabled")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RegisterRequestIconDisabled, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "COLOR" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COLOR"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATA_IMAGE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATA_IMAGE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "POSITION" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("POSITION"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SIZE" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SIZE"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RegisterRequestIconDisabled {
+                    color: __f0.unwrap_or_default(),
+                    data_image: __f1.unwrap_or_default(),
+                    position: __f2.unwrap_or_default(),
+                    size: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 #[cfg(feature = "imopenlines")]
@@ -309,26 +777,88 @@ impl crate::runtime::loose::Loose for RegisterRequestIconDisabled {
 
 /// The `result` of `imconnector.register`.
 #[cfg(feature = "imopenlines")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct RegisterResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_description: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+}
+
+#[cfg(feature = "imopenlines")]
+impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = RegisterResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RegisterResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RegisterResponse, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "error" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("error"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "error_description" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("error_description"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "result" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("result"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RegisterResponse {
+                    error: __f0.unwrap_or_default(),
+                    error_description: __f1.unwrap_or_default(),
+                    result: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 #[cfg(feature = "imopenlines")]
@@ -359,17 +889,71 @@ pub async fn status(
 
 /// Parameters of `imconnector.status`.
 #[cfg(feature = "imopenlines")]
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct StatusRequest {
-    #[serde(rename = "CONNECTOR", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CONNECTOR")]
     pub connector: String,
-    #[serde(
-        rename = "LINE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LINE", skip_serializing_if = "Option::is_none")]
     pub line: Option<i64>,
+}
+
+#[cfg(feature = "imopenlines")]
+impl<'de> ::serde::Deserialize<'de> for StatusRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = StatusRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct StatusRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StatusRequest, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CONNECTOR" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONNECTOR"),
+                                );
+                            }
+                            __f0 = Some(
+                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                            );
+                        }
+                        "LINE" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LINE"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StatusRequest {
+                    connector: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CONNECTOR"))?,
+                    line: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 #[cfg(feature = "imopenlines")]
@@ -383,43 +967,120 @@ impl crate::runtime::loose::Loose for StatusRequest {
 
 /// The `result` of `imconnector.status`.
 #[cfg(feature = "imopenlines")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct StatusResponse {
-    #[serde(
-        rename = "CONFIGURED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CONFIGURED", skip_serializing_if = "Option::is_none")]
     pub configured: Option<bool>,
-    #[serde(
-        rename = "CONNECTOR",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CONNECTOR", skip_serializing_if = "Option::is_none")]
     pub connector: Option<String>,
-    #[serde(
-        rename = "ERROR",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ERROR", skip_serializing_if = "Option::is_none")]
     pub error: Option<bool>,
-    #[serde(
-        rename = "LINE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LINE", skip_serializing_if = "Option::is_none")]
     pub line: Option<i64>,
-    #[serde(
-        rename = "STATUS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<bool>,
+}
+
+#[cfg(feature = "imopenlines")]
+impl<'de> ::serde::Deserialize<'de> for StatusResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = StatusResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct StatusResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StatusResponse, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<bool>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                let mut __f4: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CONFIGURED" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONFIGURED"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CONNECTOR" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONNECTOR"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ERROR" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ERROR"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LINE" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LINE"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "STATUS" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("STATUS"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StatusResponse {
+                    configured: __f0.unwrap_or_default(),
+                    connector: __f1.unwrap_or_default(),
+                    error: __f2.unwrap_or_default(),
+                    line: __f3.unwrap_or_default(),
+                    status: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 #[cfg(feature = "imopenlines")]
@@ -450,10 +1111,53 @@ pub async fn unregister(
 
 /// Parameters of `imconnector.unregister`.
 #[cfg(feature = "imopenlines")]
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UnregisterRequest {
-    #[serde(rename = "ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "ID")]
     pub id: String,
+}
+
+#[cfg(feature = "imopenlines")]
+impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UnregisterRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UnregisterRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UnregisterRequest, A::Error> {
+                let mut __f0: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f0 = Some(
+                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UnregisterRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 #[cfg(feature = "imopenlines")]

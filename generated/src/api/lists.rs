@@ -30,35 +30,144 @@ pub async fn add(
 }
 
 /// Parameters of `lists.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(rename = "FIELDS", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "FIELDS")]
     pub fields: Vec<AddRequestFieldsItem>,
-    #[serde(rename = "IBLOCK_CODE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
-    #[serde(rename = "IBLOCK_TYPE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: AddRequestIblockTypeId,
-    #[serde(
-        rename = "MESSAGES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MESSAGES", skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "RIGHTS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RIGHTS", skip_serializing_if = "Option::is_none")]
     pub rights: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "SOCNET_GROUP_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SOCNET_GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub socnet_group_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<Vec<AddRequestFieldsItem>> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<AddRequestIblockTypeId> = None;
+                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f5: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FIELDS" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FIELDS"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Vec<AddRequestFieldsItem>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_CODE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                            );
+                        }
+                        "IBLOCK_TYPE_ID" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<AddRequestIblockTypeId>::default(),
+                                    )?,
+                            );
+                        }
+                        "MESSAGES" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MESSAGES"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "RIGHTS" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("RIGHTS"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SOCNET_GROUP_ID" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SOCNET_GROUP_ID"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
+                    iblock_code: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_CODE",
+                        ))?,
+                    iblock_type_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_TYPE_ID",
+                        ))?,
+                    messages: __f3.unwrap_or_default(),
+                    rights: __f4.unwrap_or_default(),
+                    socnet_group_id: __f5.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -69,38 +178,118 @@ impl crate::runtime::loose::Loose for AddRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFieldsItem {
-    #[serde(
-        rename = "BIZPROC",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BIZPROC", skip_serializing_if = "Option::is_none")]
     pub bizproc: Option<AddRequestFieldsItemBizproc>,
-    #[serde(
-        rename = "DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "NAME", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "NAME")]
     pub name: String,
-    #[serde(
-        rename = "PICTURE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PICTURE", skip_serializing_if = "Option::is_none")]
     pub picture: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "SORT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestFieldsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestFieldsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestFieldsItem, A::Error> {
+                let mut __f0: Option<Option<AddRequestFieldsItemBizproc>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<String> = None;
+                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "BIZPROC" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("BIZPROC"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<
+                                            Option<AddRequestFieldsItemBizproc>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "DESCRIPTION" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f2 = Some(
+                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                            );
+                        }
+                        "PICTURE" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PICTURE"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SORT" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SORT"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestFieldsItem {
+                    bizproc: __f0.unwrap_or_default(),
+                    description: __f1.unwrap_or_default(),
+                    name: __f2.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
+                    picture: __f3.unwrap_or_default(),
+                    sort: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestFieldsItem {
@@ -252,14 +441,92 @@ pub async fn delete(
 }
 
 /// Parameters of `lists.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(rename = "IBLOCK_CODE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
-    #[serde(rename = "IBLOCK_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
-    #[serde(rename = "IBLOCK_TYPE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: DeleteRequestIblockTypeId,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<DeleteRequestIblockTypeId> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "IBLOCK_CODE" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
+                                );
+                            }
+                            __f0 = Some(
+                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                            );
+                        }
+                        "IBLOCK_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map.next_value_seed(super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "IBLOCK_TYPE_ID" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<DeleteRequestIblockTypeId>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    iblock_code: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_CODE",
+                        ))?,
+                    iblock_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("IBLOCK_ID"))?,
+                    iblock_type_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_TYPE_ID",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -354,44 +621,147 @@ pub async fn get(
 }
 
 /// Parameters of `lists.get`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(
-        rename = "IBLOCK_CODE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
     pub iblock_code: Option<String>,
-    #[serde(
-        rename = "IBLOCK_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<i64>,
-    #[serde(
-        rename = "IBLOCK_ORDER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IBLOCK_ORDER", skip_serializing_if = "Option::is_none")]
     pub iblock_order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "IBLOCK_TYPE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: GetRequestIblockTypeId,
-    #[serde(
-        rename = "SOCNET_GROUP_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SOCNET_GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub socnet_group_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f3: Option<GetRequestIblockTypeId> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "IBLOCK_CODE" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_ORDER" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_ORDER"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_TYPE_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<GetRequestIblockTypeId>::default(),
+                                    )?,
+                            );
+                        }
+                        "SOCNET_GROUP_ID" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SOCNET_GROUP_ID"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "start" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("start"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    iblock_code: __f0.unwrap_or_default(),
+                    iblock_id: __f1.unwrap_or_default(),
+                    iblock_order: __f2.unwrap_or_default(),
+                    iblock_type_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_TYPE_ID",
+                        ))?,
+                    socnet_group_id: __f4.unwrap_or_default(),
+                    start: __f5.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -484,37 +854,159 @@ pub async fn update(
 }
 
 /// Parameters of `lists.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(rename = "FIELDS", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "FIELDS")]
     pub fields: Vec<UpdateRequestFieldsItem>,
-    #[serde(rename = "IBLOCK_CODE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
-    #[serde(rename = "IBLOCK_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
-    #[serde(rename = "IBLOCK_TYPE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: UpdateRequestIblockTypeId,
-    #[serde(
-        rename = "MESSAGES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MESSAGES", skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "RIGHTS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RIGHTS", skip_serializing_if = "Option::is_none")]
     pub rights: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "SOCNET_GROUP_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SOCNET_GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub socnet_group_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<Vec<UpdateRequestFieldsItem>> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<i64> = None;
+                let mut __f3: Option<UpdateRequestIblockTypeId> = None;
+                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f5: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f6: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FIELDS" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FIELDS"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Vec<UpdateRequestFieldsItem>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_CODE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                            );
+                        }
+                        "IBLOCK_ID" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_ID"),
+                                );
+                            }
+                            __f2 = Some(
+                                map.next_value_seed(super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "IBLOCK_TYPE_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<UpdateRequestIblockTypeId>::default(),
+                                    )?,
+                            );
+                        }
+                        "MESSAGES" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MESSAGES"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "RIGHTS" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("RIGHTS"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SOCNET_GROUP_ID" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SOCNET_GROUP_ID"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
+                    iblock_code: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_CODE",
+                        ))?,
+                    iblock_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("IBLOCK_ID"))?,
+                    iblock_type_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_TYPE_ID",
+                        ))?,
+                    messages: __f4.unwrap_or_default(),
+                    rights: __f5.unwrap_or_default(),
+                    socnet_group_id: __f6.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {
@@ -525,38 +1017,118 @@ impl crate::runtime::loose::Loose for UpdateRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestFieldsItem {
-    #[serde(
-        rename = "BIZPROC",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BIZPROC", skip_serializing_if = "Option::is_none")]
     pub bizproc: Option<UpdateRequestFieldsItemBizproc>,
-    #[serde(
-        rename = "DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "NAME", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "NAME")]
     pub name: String,
-    #[serde(
-        rename = "PICTURE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PICTURE", skip_serializing_if = "Option::is_none")]
     pub picture: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "SORT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestFieldsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestFieldsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestFieldsItem, A::Error> {
+                let mut __f0: Option<Option<UpdateRequestFieldsItemBizproc>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<String> = None;
+                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "BIZPROC" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("BIZPROC"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<
+                                            Option<UpdateRequestFieldsItemBizproc>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "DESCRIPTION" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f2 = Some(
+                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                            );
+                        }
+                        "PICTURE" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PICTURE"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SORT" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SORT"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestFieldsItem {
+                    bizproc: __f0.unwrap_or_default(),
+                    description: __f1.unwrap_or_default(),
+                    name: __f2.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
+                    picture: __f3.unwrap_or_default(),
+                    sort: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestFieldsItem {

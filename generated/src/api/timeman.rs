@@ -31,44 +31,116 @@ pub async fn close(
 }
 
 /// Parameters of `timeman.close`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct CloseRequest {
-    #[serde(
-        rename = "LAT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAT", skip_serializing_if = "Option::is_none")]
     pub lat: Option<f64>,
-    #[serde(
-        rename = "LON",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LON", skip_serializing_if = "Option::is_none")]
     pub lon: Option<f64>,
-    #[serde(
-        rename = "REPORT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "REPORT", skip_serializing_if = "Option::is_none")]
     pub report: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TIME", skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
-    #[serde(
-        rename = "USER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for CloseRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = CloseRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CloseRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CloseRequest, A::Error> {
+                let mut __f0: Option<Option<f64>> = None;
+                let mut __f1: Option<Option<f64>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "LAT" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LAT"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LON" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LON"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "REPORT" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("REPORT"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TIME" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TIME"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_ID" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CloseRequest {
+                    lat: __f0.unwrap_or_default(),
+                    lon: __f1.unwrap_or_default(),
+                    report: __f2.unwrap_or_default(),
+                    time: __f3.unwrap_or_default(),
+                    user_id: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for CloseRequest {
@@ -80,99 +152,247 @@ impl crate::runtime::loose::Loose for CloseRequest {
 }
 
 /// The `result` of `timeman.close`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct CloseResponse {
-    #[serde(
-        rename = "ACTIVE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
-    #[serde(
-        rename = "DURATION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DURATION", skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
-    #[serde(
-        rename = "IP_CLOSE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IP_CLOSE", skip_serializing_if = "Option::is_none")]
     pub ip_close: Option<String>,
-    #[serde(
-        rename = "IP_OPEN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IP_OPEN", skip_serializing_if = "Option::is_none")]
     pub ip_open: Option<String>,
-    #[serde(
-        rename = "LAT_CLOSE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAT_CLOSE", skip_serializing_if = "Option::is_none")]
     pub lat_close: Option<f64>,
-    #[serde(
-        rename = "LAT_OPEN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAT_OPEN", skip_serializing_if = "Option::is_none")]
     pub lat_open: Option<f64>,
-    #[serde(
-        rename = "LON_CLOSE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LON_CLOSE", skip_serializing_if = "Option::is_none")]
     pub lon_close: Option<f64>,
-    #[serde(
-        rename = "LON_OPEN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LON_OPEN", skip_serializing_if = "Option::is_none")]
     pub lon_open: Option<f64>,
-    #[serde(
-        rename = "STATUS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    #[serde(
-        rename = "TIME_FINISH",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TIME_FINISH", skip_serializing_if = "Option::is_none")]
     pub time_finish: Option<String>,
-    #[serde(
-        rename = "TIME_LEAKS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TIME_LEAKS", skip_serializing_if = "Option::is_none")]
     pub time_leaks: Option<String>,
-    #[serde(
-        rename = "TIME_START",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TIME_START", skip_serializing_if = "Option::is_none")]
     pub time_start: Option<String>,
-    #[serde(
-        rename = "TZ_OFFSET",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TZ_OFFSET", skip_serializing_if = "Option::is_none")]
     pub tz_offset: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for CloseResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = CloseResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CloseResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CloseResponse, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<f64>> = None;
+                let mut __f5: Option<Option<f64>> = None;
+                let mut __f6: Option<Option<f64>> = None;
+                let mut __f7: Option<Option<f64>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIVE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DURATION" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DURATION"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IP_CLOSE" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("IP_CLOSE"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IP_OPEN" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("IP_OPEN"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAT_CLOSE" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAT_CLOSE"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAT_OPEN" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LAT_OPEN"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LON_CLOSE" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LON_CLOSE"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LON_OPEN" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LON_OPEN"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "STATUS" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("STATUS"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TIME_FINISH" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TIME_FINISH"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TIME_LEAKS" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TIME_LEAKS"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TIME_START" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TIME_START"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TZ_OFFSET" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TZ_OFFSET"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CloseResponse {
+                    active: __f0.unwrap_or_default(),
+                    duration: __f1.unwrap_or_default(),
+                    ip_close: __f2.unwrap_or_default(),
+                    ip_open: __f3.unwrap_or_default(),
+                    lat_close: __f4.unwrap_or_default(),
+                    lat_open: __f5.unwrap_or_default(),
+                    lon_close: __f6.unwrap_or_default(),
+                    lon_open: __f7.unwrap_or_default(),
+                    status: __f8.unwrap_or_default(),
+                    time_finish: __f9.unwrap_or_default(),
+                    time_leaks: __f10.unwrap_or_default(),
+                    time_start: __f11.unwrap_or_default(),
+                    tz_offset: __f12.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for CloseResponse {
@@ -199,44 +419,116 @@ pub async fn open(
 }
 
 /// Parameters of `timeman.open`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct OpenRequest {
-    #[serde(
-        rename = "LAT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAT", skip_serializing_if = "Option::is_none")]
     pub lat: Option<f64>,
-    #[serde(
-        rename = "LON",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LON", skip_serializing_if = "Option::is_none")]
     pub lon: Option<f64>,
-    #[serde(
-        rename = "REPORT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "REPORT", skip_serializing_if = "Option::is_none")]
     pub report: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TIME", skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
-    #[serde(
-        rename = "USER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for OpenRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = OpenRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct OpenRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OpenRequest, A::Error> {
+                let mut __f0: Option<Option<f64>> = None;
+                let mut __f1: Option<Option<f64>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "LAT" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LAT"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LON" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LON"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "REPORT" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("REPORT"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TIME" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TIME"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_ID" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OpenRequest {
+                    lat: __f0.unwrap_or_default(),
+                    lon: __f1.unwrap_or_default(),
+                    report: __f2.unwrap_or_default(),
+                    time: __f3.unwrap_or_default(),
+                    user_id: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for OpenRequest {
@@ -248,98 +540,245 @@ impl crate::runtime::loose::Loose for OpenRequest {
 }
 
 /// The `result` of `timeman.open`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct OpenResponse {
-    #[serde(
-        rename = "ACTIVE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
-    #[serde(
-        rename = "DURATION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DURATION", skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
-    #[serde(
-        rename = "IP_CLOSE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IP_CLOSE", skip_serializing_if = "Option::is_none")]
     pub ip_close: Option<String>,
-    #[serde(
-        rename = "IP_OPEN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IP_OPEN", skip_serializing_if = "Option::is_none")]
     pub ip_open: Option<String>,
-    #[serde(
-        rename = "LAT_CLOSE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAT_CLOSE", skip_serializing_if = "Option::is_none")]
     pub lat_close: Option<i64>,
-    #[serde(
-        rename = "LAT_OPEN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAT_OPEN", skip_serializing_if = "Option::is_none")]
     pub lat_open: Option<f64>,
-    #[serde(
-        rename = "LON_CLOSE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LON_CLOSE", skip_serializing_if = "Option::is_none")]
     pub lon_close: Option<i64>,
-    #[serde(
-        rename = "LON_OPEN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LON_OPEN", skip_serializing_if = "Option::is_none")]
     pub lon_open: Option<f64>,
-    #[serde(
-        rename = "STATUS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     #[serde(
         rename = "TIME_FINISH",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub time_finish: ::serde_json::Value,
-    #[serde(
-        rename = "TIME_LEAKS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TIME_LEAKS", skip_serializing_if = "Option::is_none")]
     pub time_leaks: Option<String>,
-    #[serde(
-        rename = "TIME_START",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TIME_START", skip_serializing_if = "Option::is_none")]
     pub time_start: Option<String>,
-    #[serde(
-        rename = "TZ_OFFSET",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TZ_OFFSET", skip_serializing_if = "Option::is_none")]
     pub tz_offset: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for OpenResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = OpenResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct OpenResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OpenResponse, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<f64>> = None;
+                let mut __f6: Option<Option<i64>> = None;
+                let mut __f7: Option<Option<f64>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIVE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DURATION" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DURATION"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IP_CLOSE" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("IP_CLOSE"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IP_OPEN" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("IP_OPEN"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAT_CLOSE" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAT_CLOSE"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAT_OPEN" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LAT_OPEN"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LON_CLOSE" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LON_CLOSE"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LON_OPEN" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LON_OPEN"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "STATUS" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("STATUS"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TIME_FINISH" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TIME_FINISH"),
+                                );
+                            }
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "TIME_LEAKS" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TIME_LEAKS"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TIME_START" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TIME_START"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TZ_OFFSET" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TZ_OFFSET"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OpenResponse {
+                    active: __f0.unwrap_or_default(),
+                    duration: __f1.unwrap_or_default(),
+                    ip_close: __f2.unwrap_or_default(),
+                    ip_open: __f3.unwrap_or_default(),
+                    lat_close: __f4.unwrap_or_default(),
+                    lat_open: __f5.unwrap_or_default(),
+                    lon_close: __f6.unwrap_or_default(),
+                    lon_open: __f7.unwrap_or_default(),
+                    status: __f8.unwrap_or_default(),
+                    time_finish: __f9.unwrap_or_default(),
+                    time_leaks: __f10.unwrap_or_default(),
+                    time_start: __f11.unwrap_or_default(),
+                    tz_offset: __f12.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for OpenResponse {
@@ -366,15 +805,55 @@ pub async fn pause(
 }
 
 /// Parameters of `timeman.pause`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct PauseRequest {
-    #[serde(
-        rename = "USER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for PauseRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = PauseRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct PauseRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PauseRequest, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "USER_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(PauseRequest {
+                    user_id: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for PauseRequest {
@@ -386,98 +865,245 @@ impl crate::runtime::loose::Loose for PauseRequest {
 }
 
 /// The `result` of `timeman.pause`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct PauseResponse {
-    #[serde(
-        rename = "ACTIVE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
-    #[serde(
-        rename = "DURATION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DURATION", skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
-    #[serde(
-        rename = "IP_CLOSE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IP_CLOSE", skip_serializing_if = "Option::is_none")]
     pub ip_close: Option<String>,
-    #[serde(
-        rename = "IP_OPEN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IP_OPEN", skip_serializing_if = "Option::is_none")]
     pub ip_open: Option<String>,
-    #[serde(
-        rename = "LAT_CLOSE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAT_CLOSE", skip_serializing_if = "Option::is_none")]
     pub lat_close: Option<i64>,
-    #[serde(
-        rename = "LAT_OPEN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAT_OPEN", skip_serializing_if = "Option::is_none")]
     pub lat_open: Option<f64>,
-    #[serde(
-        rename = "LON_CLOSE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LON_CLOSE", skip_serializing_if = "Option::is_none")]
     pub lon_close: Option<i64>,
-    #[serde(
-        rename = "LON_OPEN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LON_OPEN", skip_serializing_if = "Option::is_none")]
     pub lon_open: Option<f64>,
-    #[serde(
-        rename = "STATUS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     #[serde(
         rename = "TIME_FINISH",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub time_finish: ::serde_json::Value,
-    #[serde(
-        rename = "TIME_LEAKS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TIME_LEAKS", skip_serializing_if = "Option::is_none")]
     pub time_leaks: Option<String>,
-    #[serde(
-        rename = "TIME_START",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TIME_START", skip_serializing_if = "Option::is_none")]
     pub time_start: Option<String>,
-    #[serde(
-        rename = "TZ_OFFSET",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TZ_OFFSET", skip_serializing_if = "Option::is_none")]
     pub tz_offset: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for PauseResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = PauseResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct PauseResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PauseResponse, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<f64>> = None;
+                let mut __f6: Option<Option<i64>> = None;
+                let mut __f7: Option<Option<f64>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIVE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DURATION" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DURATION"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IP_CLOSE" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("IP_CLOSE"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IP_OPEN" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("IP_OPEN"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAT_CLOSE" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAT_CLOSE"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAT_OPEN" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LAT_OPEN"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LON_CLOSE" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LON_CLOSE"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LON_OPEN" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LON_OPEN"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "STATUS" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("STATUS"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TIME_FINISH" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TIME_FINISH"),
+                                );
+                            }
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "TIME_LEAKS" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TIME_LEAKS"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TIME_START" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TIME_START"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TZ_OFFSET" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TZ_OFFSET"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(PauseResponse {
+                    active: __f0.unwrap_or_default(),
+                    duration: __f1.unwrap_or_default(),
+                    ip_close: __f2.unwrap_or_default(),
+                    ip_open: __f3.unwrap_or_default(),
+                    lat_close: __f4.unwrap_or_default(),
+                    lat_open: __f5.unwrap_or_default(),
+                    lon_close: __f6.unwrap_or_default(),
+                    lon_open: __f7.unwrap_or_default(),
+                    status: __f8.unwrap_or_default(),
+                    time_finish: __f9.unwrap_or_default(),
+                    time_leaks: __f10.unwrap_or_default(),
+                    time_start: __f11.unwrap_or_default(),
+                    tz_offset: __f12.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for PauseResponse {
@@ -504,15 +1130,55 @@ pub async fn settings(
 }
 
 /// Parameters of `timeman.settings`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SettingsRequest {
-    #[serde(
-        rename = "USER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SettingsRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SettingsRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SettingsRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SettingsRequest, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "USER_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SettingsRequest {
+                    user_id: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SettingsRequest {
@@ -524,57 +1190,157 @@ impl crate::runtime::loose::Loose for SettingsRequest {
 }
 
 /// The `result` of `timeman.settings`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SettingsResponse {
-    #[serde(
-        rename = "ADMIN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ADMIN", skip_serializing_if = "Option::is_none")]
     pub admin: Option<bool>,
-    #[serde(
-        rename = "UF_TIMEMAN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_TIMEMAN", skip_serializing_if = "Option::is_none")]
     pub uf_timeman: Option<bool>,
-    #[serde(
-        rename = "UF_TM_ALLOWED_DELTA",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_TM_ALLOWED_DELTA", skip_serializing_if = "Option::is_none")]
     pub uf_tm_allowed_delta: Option<String>,
-    #[serde(
-        rename = "UF_TM_FREE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_TM_FREE", skip_serializing_if = "Option::is_none")]
     pub uf_tm_free: Option<bool>,
-    #[serde(
-        rename = "UF_TM_MAX_START",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_TM_MAX_START", skip_serializing_if = "Option::is_none")]
     pub uf_tm_max_start: Option<String>,
-    #[serde(
-        rename = "UF_TM_MIN_DURATION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_TM_MIN_DURATION", skip_serializing_if = "Option::is_none")]
     pub uf_tm_min_duration: Option<String>,
-    #[serde(
-        rename = "UF_TM_MIN_FINISH",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_TM_MIN_FINISH", skip_serializing_if = "Option::is_none")]
     pub uf_tm_min_finish: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SettingsResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SettingsResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SettingsResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SettingsResponse, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<bool>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<bool>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ADMIN" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ADMIN"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_TIMEMAN" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_TIMEMAN"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_TM_ALLOWED_DELTA" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_TM_ALLOWED_DELTA"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_TM_FREE" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_TM_FREE"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_TM_MAX_START" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_TM_MAX_START"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_TM_MIN_DURATION" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_TM_MIN_DURATION"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_TM_MIN_FINISH" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_TM_MIN_FINISH"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SettingsResponse {
+                    admin: __f0.unwrap_or_default(),
+                    uf_timeman: __f1.unwrap_or_default(),
+                    uf_tm_allowed_delta: __f2.unwrap_or_default(),
+                    uf_tm_free: __f3.unwrap_or_default(),
+                    uf_tm_max_start: __f4.unwrap_or_default(),
+                    uf_tm_min_duration: __f5.unwrap_or_default(),
+                    uf_tm_min_finish: __f6.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SettingsResponse {
@@ -601,15 +1367,55 @@ pub async fn status(
 }
 
 /// Parameters of `timeman.status`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct StatusRequest {
-    #[serde(
-        rename = "USER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for StatusRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = StatusRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct StatusRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StatusRequest, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "USER_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StatusRequest {
+                    user_id: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for StatusRequest {
@@ -621,105 +1427,262 @@ impl crate::runtime::loose::Loose for StatusRequest {
 }
 
 /// The `result` of `timeman.status`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct StatusResponse {
-    #[serde(
-        rename = "ACTIVE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
-    #[serde(
-        rename = "DURATION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DURATION", skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
-    #[serde(
-        rename = "IP_CLOSE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IP_CLOSE", skip_serializing_if = "Option::is_none")]
     pub ip_close: Option<String>,
-    #[serde(
-        rename = "IP_OPEN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IP_OPEN", skip_serializing_if = "Option::is_none")]
     pub ip_open: Option<String>,
-    #[serde(
-        rename = "LAT_CLOSE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAT_CLOSE", skip_serializing_if = "Option::is_none")]
     pub lat_close: Option<i64>,
-    #[serde(
-        rename = "LAT_OPEN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAT_OPEN", skip_serializing_if = "Option::is_none")]
     pub lat_open: Option<f64>,
-    #[serde(
-        rename = "LON_CLOSE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LON_CLOSE", skip_serializing_if = "Option::is_none")]
     pub lon_close: Option<i64>,
-    #[serde(
-        rename = "LON_OPEN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LON_OPEN", skip_serializing_if = "Option::is_none")]
     pub lon_open: Option<f64>,
-    #[serde(
-        rename = "STATUS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     #[serde(
         rename = "TIME_FINISH",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub time_finish: ::serde_json::Value,
-    #[serde(
-        rename = "TIME_FINISH_DEFAULT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TIME_FINISH_DEFAULT", skip_serializing_if = "Option::is_none")]
     pub time_finish_default: Option<String>,
-    #[serde(
-        rename = "TIME_LEAKS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TIME_LEAKS", skip_serializing_if = "Option::is_none")]
     pub time_leaks: Option<String>,
-    #[serde(
-        rename = "TIME_START",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TIME_START", skip_serializing_if = "Option::is_none")]
     pub time_start: Option<String>,
-    #[serde(
-        rename = "TZ_OFFSET",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TZ_OFFSET", skip_serializing_if = "Option::is_none")]
     pub tz_offset: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for StatusResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = StatusResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct StatusResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StatusResponse, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<f64>> = None;
+                let mut __f6: Option<Option<i64>> = None;
+                let mut __f7: Option<Option<f64>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIVE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DURATION" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DURATION"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IP_CLOSE" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("IP_CLOSE"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IP_OPEN" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("IP_OPEN"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAT_CLOSE" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAT_CLOSE"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAT_OPEN" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LAT_OPEN"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LON_CLOSE" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LON_CLOSE"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LON_OPEN" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LON_OPEN"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "STATUS" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("STATUS"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TIME_FINISH" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TIME_FINISH"),
+                                );
+                            }
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "TIME_FINISH_DEFAULT" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TIME_FINISH_DEFAULT"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TIME_LEAKS" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TIME_LEAKS"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TIME_START" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TIME_START"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TZ_OFFSET" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TZ_OFFSET"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StatusResponse {
+                    active: __f0.unwrap_or_default(),
+                    duration: __f1.unwrap_or_default(),
+                    ip_close: __f2.unwrap_or_default(),
+                    ip_open: __f3.unwrap_or_default(),
+                    lat_close: __f4.unwrap_or_default(),
+                    lat_open: __f5.unwrap_or_default(),
+                    lon_close: __f6.unwrap_or_default(),
+                    lon_open: __f7.unwrap_or_default(),
+                    status: __f8.unwrap_or_default(),
+                    time_finish: __f9.unwrap_or_default(),
+                    time_finish_default: __f10.unwrap_or_default(),
+                    time_leaks: __f11.unwrap_or_default(),
+                    time_start: __f12.unwrap_or_default(),
+                    tz_offset: __f13.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for StatusResponse {

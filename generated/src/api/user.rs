@@ -30,10 +30,57 @@ pub async fn access(
 
 /// Parameters of `user.access`.
 #[cfg(feature = "basic")]
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AccessRequest {
-    #[serde(rename = "ACCESS", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "ACCESS")]
     pub access: Vec<::serde_json::Value>,
+}
+
+#[cfg(feature = "basic")]
+impl<'de> ::serde::Deserialize<'de> for AccessRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AccessRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AccessRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AccessRequest, A::Error> {
+                let mut __f0: Option<Vec<::serde_json::Value>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACCESS" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACCESS"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Vec<::serde_json::Value>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AccessRequest {
+                    access: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("ACCESS"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 #[cfg(feature = "basic")]
@@ -68,353 +115,877 @@ pub async fn add(
 
 /// Parameters of `user.add`.
 #[cfg(feature = "user")]
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(rename = "EMAIL", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "EMAIL")]
     pub email: String,
-    #[serde(
-        rename = "LAST_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    #[serde(
-        rename = "NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "PERSONAL_BIRTHDAY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_BIRTHDAY", skip_serializing_if = "Option::is_none")]
     pub personal_birthday: Option<String>,
-    #[serde(
-        rename = "PERSONAL_CITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_CITY", skip_serializing_if = "Option::is_none")]
     pub personal_city: Option<String>,
-    #[serde(
-        rename = "PERSONAL_COUNTRY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_COUNTRY", skip_serializing_if = "Option::is_none")]
     pub personal_country: Option<String>,
-    #[serde(
-        rename = "PERSONAL_FAX",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_FAX", skip_serializing_if = "Option::is_none")]
     pub personal_fax: Option<String>,
-    #[serde(
-        rename = "PERSONAL_GENDER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_GENDER", skip_serializing_if = "Option::is_none")]
     pub personal_gender: Option<String>,
-    #[serde(
-        rename = "PERSONAL_ICQ",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_ICQ", skip_serializing_if = "Option::is_none")]
     pub personal_icq: Option<String>,
-    #[serde(
-        rename = "PERSONAL_MAILBOX",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_MAILBOX", skip_serializing_if = "Option::is_none")]
     pub personal_mailbox: Option<String>,
-    #[serde(
-        rename = "PERSONAL_MOBILE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_MOBILE", skip_serializing_if = "Option::is_none")]
     pub personal_mobile: Option<String>,
-    #[serde(
-        rename = "PERSONAL_NOTES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_NOTES", skip_serializing_if = "Option::is_none")]
     pub personal_notes: Option<String>,
-    #[serde(
-        rename = "PERSONAL_PAGER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_PAGER", skip_serializing_if = "Option::is_none")]
     pub personal_pager: Option<String>,
-    #[serde(
-        rename = "PERSONAL_PHONE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_PHONE", skip_serializing_if = "Option::is_none")]
     pub personal_phone: Option<String>,
-    #[serde(
-        rename = "PERSONAL_PHOTO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_PHOTO", skip_serializing_if = "Option::is_none")]
     pub personal_photo: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "PERSONAL_PROFESSION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_PROFESSION", skip_serializing_if = "Option::is_none")]
     pub personal_profession: Option<String>,
-    #[serde(
-        rename = "PERSONAL_STATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_STATE", skip_serializing_if = "Option::is_none")]
     pub personal_state: Option<String>,
-    #[serde(
-        rename = "PERSONAL_STREET",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_STREET", skip_serializing_if = "Option::is_none")]
     pub personal_street: Option<String>,
-    #[serde(
-        rename = "PERSONAL_WWW",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_WWW", skip_serializing_if = "Option::is_none")]
     pub personal_www: Option<String>,
-    #[serde(
-        rename = "PERSONAL_ZIP",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_ZIP", skip_serializing_if = "Option::is_none")]
     pub personal_zip: Option<String>,
-    #[serde(
-        rename = "SECOND_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
-    #[serde(
-        rename = "UF_DEPARTMENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_DEPARTMENT", skip_serializing_if = "Option::is_none")]
     pub uf_department: Option<String>,
-    #[serde(
-        rename = "UF_DISTRICT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_DISTRICT", skip_serializing_if = "Option::is_none")]
     pub uf_district: Option<String>,
-    #[serde(
-        rename = "UF_FACEBOOK",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_FACEBOOK", skip_serializing_if = "Option::is_none")]
     pub uf_facebook: Option<String>,
-    #[serde(
-        rename = "UF_INTERESTS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_INTERESTS", skip_serializing_if = "Option::is_none")]
     pub uf_interests: Option<String>,
-    #[serde(
-        rename = "UF_LINKEDIN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_LINKEDIN", skip_serializing_if = "Option::is_none")]
     pub uf_linkedin: Option<String>,
-    #[serde(
-        rename = "UF_PHONE_INNER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_PHONE_INNER", skip_serializing_if = "Option::is_none")]
     pub uf_phone_inner: Option<String>,
-    #[serde(
-        rename = "UF_SKILLS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_SKILLS", skip_serializing_if = "Option::is_none")]
     pub uf_skills: Option<String>,
-    #[serde(
-        rename = "UF_SKYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_SKYPE", skip_serializing_if = "Option::is_none")]
     pub uf_skype: Option<String>,
-    #[serde(
-        rename = "UF_SKYPE_LINK",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_SKYPE_LINK", skip_serializing_if = "Option::is_none")]
     pub uf_skype_link: Option<String>,
-    #[serde(
-        rename = "UF_TWITTER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_TWITTER", skip_serializing_if = "Option::is_none")]
     pub uf_twitter: Option<String>,
-    #[serde(
-        rename = "UF_WEB_SITES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_WEB_SITES", skip_serializing_if = "Option::is_none")]
     pub uf_web_sites: Option<String>,
-    #[serde(
-        rename = "UF_XING",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_XING", skip_serializing_if = "Option::is_none")]
     pub uf_xing: Option<String>,
-    #[serde(
-        rename = "UF_ZOOM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_ZOOM", skip_serializing_if = "Option::is_none")]
     pub uf_zoom: Option<String>,
-    #[serde(
-        rename = "WORK_CITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_CITY", skip_serializing_if = "Option::is_none")]
     pub work_city: Option<String>,
-    #[serde(
-        rename = "WORK_COMPANY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_COMPANY", skip_serializing_if = "Option::is_none")]
     pub work_company: Option<String>,
-    #[serde(
-        rename = "WORK_COUNTRY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_COUNTRY", skip_serializing_if = "Option::is_none")]
     pub work_country: Option<String>,
-    #[serde(
-        rename = "WORK_DEPARTMENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_DEPARTMENT", skip_serializing_if = "Option::is_none")]
     pub work_department: Option<String>,
-    #[serde(
-        rename = "WORK_FAX",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_FAX", skip_serializing_if = "Option::is_none")]
     pub work_fax: Option<String>,
-    #[serde(
-        rename = "WORK_LOGO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_LOGO", skip_serializing_if = "Option::is_none")]
     pub work_logo: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "WORK_MAILBOX",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_MAILBOX", skip_serializing_if = "Option::is_none")]
     pub work_mailbox: Option<String>,
-    #[serde(
-        rename = "WORK_NOTES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_NOTES", skip_serializing_if = "Option::is_none")]
     pub work_notes: Option<String>,
-    #[serde(
-        rename = "WORK_PAGER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_PAGER", skip_serializing_if = "Option::is_none")]
     pub work_pager: Option<String>,
-    #[serde(
-        rename = "WORK_PHONE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_PHONE", skip_serializing_if = "Option::is_none")]
     pub work_phone: Option<String>,
-    #[serde(
-        rename = "WORK_POSITION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
-    #[serde(
-        rename = "WORK_PROFILE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_PROFILE", skip_serializing_if = "Option::is_none")]
     pub work_profile: Option<String>,
-    #[serde(
-        rename = "WORK_STATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_STATE", skip_serializing_if = "Option::is_none")]
     pub work_state: Option<String>,
-    #[serde(
-        rename = "WORK_STREET",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_STREET", skip_serializing_if = "Option::is_none")]
     pub work_street: Option<String>,
-    #[serde(
-        rename = "WORK_WWW",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_WWW", skip_serializing_if = "Option::is_none")]
     pub work_www: Option<String>,
-    #[serde(
-        rename = "WORK_ZIP",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_ZIP", skip_serializing_if = "Option::is_none")]
     pub work_zip: Option<String>,
+}
+
+#[cfg(feature = "user")]
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<Option<String>> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<String>> = None;
+                let mut __f22: Option<Option<String>> = None;
+                let mut __f23: Option<Option<String>> = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<Option<String>> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<Option<String>> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<String>> = None;
+                let mut __f31: Option<Option<String>> = None;
+                let mut __f32: Option<Option<String>> = None;
+                let mut __f33: Option<Option<String>> = None;
+                let mut __f34: Option<Option<String>> = None;
+                let mut __f35: Option<Option<String>> = None;
+                let mut __f36: Option<Option<String>> = None;
+                let mut __f37: Option<Option<String>> = None;
+                let mut __f38: Option<Option<String>> = None;
+                let mut __f39: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f40: Option<Option<String>> = None;
+                let mut __f41: Option<Option<String>> = None;
+                let mut __f42: Option<Option<String>> = None;
+                let mut __f43: Option<Option<String>> = None;
+                let mut __f44: Option<Option<String>> = None;
+                let mut __f45: Option<Option<String>> = None;
+                let mut __f46: Option<Option<String>> = None;
+                let mut __f47: Option<Option<String>> = None;
+                let mut __f48: Option<Option<String>> = None;
+                let mut __f49: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "EMAIL" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
+                            }
+                            __f0 = Some(
+                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                            );
+                        }
+                        "LAST_NAME" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_NAME"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_BIRTHDAY" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_BIRTHDAY"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_CITY" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_CITY"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_COUNTRY" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_COUNTRY"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_FAX" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_FAX"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_GENDER" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_GENDER"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_ICQ" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_ICQ"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_MAILBOX" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_MAILBOX"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_MOBILE" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_MOBILE"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_NOTES" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_NOTES"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_PAGER" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_PAGER"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_PHONE" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_PHONE"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_PHOTO" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_PHOTO"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_PROFESSION" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_PROFESSION"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_STATE" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_STATE"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_STREET" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_STREET"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_WWW" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_WWW"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_ZIP" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_ZIP"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SECOND_NAME" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SECOND_NAME"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_DEPARTMENT" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_DEPARTMENT"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_DISTRICT" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_DISTRICT"),
+                                );
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_FACEBOOK" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_FACEBOOK"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_INTERESTS" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_INTERESTS"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_LINKEDIN" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_LINKEDIN"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_PHONE_INNER" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_PHONE_INNER"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_SKILLS" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_SKILLS"),
+                                );
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_SKYPE" => {
+                            if __f28.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UF_SKYPE"));
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_SKYPE_LINK" => {
+                            if __f29.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_SKYPE_LINK"),
+                                );
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_TWITTER" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_TWITTER"),
+                                );
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_WEB_SITES" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_WEB_SITES"),
+                                );
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_XING" => {
+                            if __f32.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UF_XING"));
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_ZOOM" => {
+                            if __f33.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UF_ZOOM"));
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_CITY" => {
+                            if __f34.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_CITY"),
+                                );
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_COMPANY" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_COMPANY"),
+                                );
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_COUNTRY" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_COUNTRY"),
+                                );
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_DEPARTMENT" => {
+                            if __f37.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_DEPARTMENT"),
+                                );
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_FAX" => {
+                            if __f38.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("WORK_FAX"));
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_LOGO" => {
+                            if __f39.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_LOGO"),
+                                );
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_MAILBOX" => {
+                            if __f40.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_MAILBOX"),
+                                );
+                            }
+                            __f40 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_NOTES" => {
+                            if __f41.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_NOTES"),
+                                );
+                            }
+                            __f41 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_PAGER" => {
+                            if __f42.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_PAGER"),
+                                );
+                            }
+                            __f42 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_PHONE" => {
+                            if __f43.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_PHONE"),
+                                );
+                            }
+                            __f43 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_POSITION" => {
+                            if __f44.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_POSITION"),
+                                );
+                            }
+                            __f44 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_PROFILE" => {
+                            if __f45.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_PROFILE"),
+                                );
+                            }
+                            __f45 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_STATE" => {
+                            if __f46.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_STATE"),
+                                );
+                            }
+                            __f46 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_STREET" => {
+                            if __f47.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_STREET"),
+                                );
+                            }
+                            __f47 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_WWW" => {
+                            if __f48.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("WORK_WWW"));
+                            }
+                            __f48 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_ZIP" => {
+                            if __f49.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("WORK_ZIP"));
+                            }
+                            __f49 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    email: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("EMAIL"))?,
+                    last_name: __f1.unwrap_or_default(),
+                    name: __f2.unwrap_or_default(),
+                    personal_birthday: __f3.unwrap_or_default(),
+                    personal_city: __f4.unwrap_or_default(),
+                    personal_country: __f5.unwrap_or_default(),
+                    personal_fax: __f6.unwrap_or_default(),
+                    personal_gender: __f7.unwrap_or_default(),
+                    personal_icq: __f8.unwrap_or_default(),
+                    personal_mailbox: __f9.unwrap_or_default(),
+                    personal_mobile: __f10.unwrap_or_default(),
+                    personal_notes: __f11.unwrap_or_default(),
+                    personal_pager: __f12.unwrap_or_default(),
+                    personal_phone: __f13.unwrap_or_default(),
+                    personal_photo: __f14.unwrap_or_default(),
+                    personal_profession: __f15.unwrap_or_default(),
+                    personal_state: __f16.unwrap_or_default(),
+                    personal_street: __f17.unwrap_or_default(),
+                    personal_www: __f18.unwrap_or_default(),
+                    personal_zip: __f19.unwrap_or_default(),
+                    second_name: __f20.unwrap_or_default(),
+                    uf_department: __f21.unwrap_or_default(),
+                    uf_district: __f22.unwrap_or_default(),
+                    uf_facebook: __f23.unwrap_or_default(),
+                    uf_interests: __f24.unwrap_or_default(),
+                    uf_linkedin: __f25.unwrap_or_default(),
+                    uf_phone_inner: __f26.unwrap_or_default(),
+                    uf_skills: __f27.unwrap_or_default(),
+                    uf_skype: __f28.unwrap_or_default(),
+                    uf_skype_link: __f29.unwrap_or_default(),
+                    uf_twitter: __f30.unwrap_or_default(),
+                    uf_web_sites: __f31.unwrap_or_default(),
+                    uf_xing: __f32.unwrap_or_default(),
+                    uf_zoom: __f33.unwrap_or_default(),
+                    work_city: __f34.unwrap_or_default(),
+                    work_company: __f35.unwrap_or_default(),
+                    work_country: __f36.unwrap_or_default(),
+                    work_department: __f37.unwrap_or_default(),
+                    work_fax: __f38.unwrap_or_default(),
+                    work_logo: __f39.unwrap_or_default(),
+                    work_mailbox: __f40.unwrap_or_default(),
+                    work_notes: __f41.unwrap_or_default(),
+                    work_pager: __f42.unwrap_or_default(),
+                    work_phone: __f43.unwrap_or_default(),
+                    work_position: __f44.unwrap_or_default(),
+                    work_profile: __f45.unwrap_or_default(),
+                    work_state: __f46.unwrap_or_default(),
+                    work_street: __f47.unwrap_or_default(),
+                    work_www: __f48.unwrap_or_default(),
+                    work_zip: __f49.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 #[cfg(feature = "user")]
@@ -449,8 +1020,37 @@ pub async fn admin(
 
 /// Parameters of `user.admin`.
 #[cfg(feature = "basic")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AdminRequest {}
+
+#[cfg(feature = "basic")]
+impl<'de> ::serde::Deserialize<'de> for AdminRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AdminRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AdminRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AdminRequest, A::Error> {
+                while map
+                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(AdminRequest {})
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
+}
 
 #[cfg(feature = "basic")]
 impl crate::runtime::loose::Loose for AdminRequest {
@@ -484,8 +1084,37 @@ pub async fn current(
 
 /// Parameters of `user.current`.
 #[cfg(feature = "user")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct CurrentRequest {}
+
+#[cfg(feature = "user")]
+impl<'de> ::serde::Deserialize<'de> for CurrentRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = CurrentRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CurrentRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CurrentRequest, A::Error> {
+                while map
+                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(CurrentRequest {})
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
+}
 
 #[cfg(feature = "user")]
 impl crate::runtime::loose::Loose for CurrentRequest {
@@ -498,106 +1127,271 @@ impl crate::runtime::loose::Loose for CurrentRequest {
 
 /// The `result` of `user.current`.
 #[cfg(feature = "user")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct CurrentResponse {
-    #[serde(
-        rename = "ACTIVE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
-    #[serde(
-        rename = "DATE_REGISTER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_REGISTER", skip_serializing_if = "Option::is_none")]
     pub date_register: Option<String>,
-    #[serde(
-        rename = "EMAIL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(
-        rename = "IS_ONLINE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IS_ONLINE", skip_serializing_if = "Option::is_none")]
     pub is_online: Option<String>,
-    #[serde(
-        rename = "LAST_ACTIVITY_DATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_ACTIVITY_DATE", skip_serializing_if = "Option::is_none")]
     pub last_activity_date: Option<String>,
-    #[serde(
-        rename = "LAST_LOGIN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_LOGIN", skip_serializing_if = "Option::is_none")]
     pub last_login: Option<String>,
-    #[serde(
-        rename = "LAST_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    #[serde(
-        rename = "NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "PERSONAL_BIRTHDAY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_BIRTHDAY", skip_serializing_if = "Option::is_none")]
     pub personal_birthday: Option<String>,
-    #[serde(
-        rename = "PERSONAL_GENDER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_GENDER", skip_serializing_if = "Option::is_none")]
     pub personal_gender: Option<String>,
-    #[serde(
-        rename = "UF_DEPARTMENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_DEPARTMENT", skip_serializing_if = "Option::is_none")]
     pub uf_department: Option<Vec<i64>>,
-    #[serde(
-        rename = "UF_EMPLOYMENT_DATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_EMPLOYMENT_DATE", skip_serializing_if = "Option::is_none")]
     pub uf_employment_date: Option<String>,
-    #[serde(
-        rename = "WORK_POSITION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+}
+
+#[cfg(feature = "user")]
+impl<'de> ::serde::Deserialize<'de> for CurrentResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = CurrentResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CurrentResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CurrentResponse, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<Vec<i64>>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIVE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_REGISTER" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_REGISTER"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EMAIL" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IS_ONLINE" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IS_ONLINE"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAST_ACTIVITY_DATE" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_ACTIVITY_DATE"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAST_LOGIN" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_LOGIN"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAST_NAME" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_NAME"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_BIRTHDAY" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_BIRTHDAY"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_GENDER" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_GENDER"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_DEPARTMENT" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_DEPARTMENT"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<Vec<i64>>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_EMPLOYMENT_DATE" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_EMPLOYMENT_DATE"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_POSITION" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_POSITION"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CurrentResponse {
+                    active: __f0.unwrap_or_default(),
+                    date_register: __f1.unwrap_or_default(),
+                    email: __f2.unwrap_or_default(),
+                    id: __f3.unwrap_or_default(),
+                    is_online: __f4.unwrap_or_default(),
+                    last_activity_date: __f5.unwrap_or_default(),
+                    last_login: __f6.unwrap_or_default(),
+                    last_name: __f7.unwrap_or_default(),
+                    name: __f8.unwrap_or_default(),
+                    personal_birthday: __f9.unwrap_or_default(),
+                    personal_gender: __f10.unwrap_or_default(),
+                    uf_department: __f11.unwrap_or_default(),
+                    uf_employment_date: __f12.unwrap_or_default(),
+                    work_position: __f13.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 #[cfg(feature = "user")]
@@ -628,8 +1422,37 @@ pub async fn fields(
 
 /// Parameters of `user.fields`.
 #[cfg(feature = "user")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsRequest {}
+
+#[cfg(feature = "user")]
+impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = FieldsRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FieldsRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FieldsRequest, A::Error> {
+                while map
+                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(FieldsRequest {})
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
+}
 
 #[cfg(feature = "user")]
 impl crate::runtime::loose::Loose for FieldsRequest {
@@ -642,442 +1465,1071 @@ impl crate::runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `user.fields`.
 #[cfg(feature = "user")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsResponse {
-    #[serde(
-        rename = "ACTIVE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
-    #[serde(
-        rename = "DATE_REGISTER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_REGISTER", skip_serializing_if = "Option::is_none")]
     pub date_register: Option<String>,
-    #[serde(
-        rename = "EMAIL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(
-        rename = "IS_ONLINE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IS_ONLINE", skip_serializing_if = "Option::is_none")]
     pub is_online: Option<String>,
-    #[serde(
-        rename = "LAST_ACTIVITY_DATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_ACTIVITY_DATE", skip_serializing_if = "Option::is_none")]
     pub last_activity_date: Option<String>,
-    #[serde(
-        rename = "LAST_LOGIN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_LOGIN", skip_serializing_if = "Option::is_none")]
     pub last_login: Option<String>,
-    #[serde(
-        rename = "LAST_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    #[serde(
-        rename = "NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "PERSONAL_BIRTHDAY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_BIRTHDAY", skip_serializing_if = "Option::is_none")]
     pub personal_birthday: Option<String>,
-    #[serde(
-        rename = "PERSONAL_CITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_CITY", skip_serializing_if = "Option::is_none")]
     pub personal_city: Option<String>,
-    #[serde(
-        rename = "PERSONAL_COUNTRY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_COUNTRY", skip_serializing_if = "Option::is_none")]
     pub personal_country: Option<String>,
-    #[serde(
-        rename = "PERSONAL_FAX",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_FAX", skip_serializing_if = "Option::is_none")]
     pub personal_fax: Option<String>,
-    #[serde(
-        rename = "PERSONAL_GENDER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_GENDER", skip_serializing_if = "Option::is_none")]
     pub personal_gender: Option<String>,
-    #[serde(
-        rename = "PERSONAL_ICQ",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_ICQ", skip_serializing_if = "Option::is_none")]
     pub personal_icq: Option<String>,
-    #[serde(
-        rename = "PERSONAL_MAILBOX",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_MAILBOX", skip_serializing_if = "Option::is_none")]
     pub personal_mailbox: Option<String>,
-    #[serde(
-        rename = "PERSONAL_MOBILE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_MOBILE", skip_serializing_if = "Option::is_none")]
     pub personal_mobile: Option<String>,
-    #[serde(
-        rename = "PERSONAL_NOTES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_NOTES", skip_serializing_if = "Option::is_none")]
     pub personal_notes: Option<String>,
-    #[serde(
-        rename = "PERSONAL_PAGER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_PAGER", skip_serializing_if = "Option::is_none")]
     pub personal_pager: Option<String>,
-    #[serde(
-        rename = "PERSONAL_PHONE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_PHONE", skip_serializing_if = "Option::is_none")]
     pub personal_phone: Option<String>,
-    #[serde(
-        rename = "PERSONAL_PHOTO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_PHOTO", skip_serializing_if = "Option::is_none")]
     pub personal_photo: Option<String>,
-    #[serde(
-        rename = "PERSONAL_PROFESSION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_PROFESSION", skip_serializing_if = "Option::is_none")]
     pub personal_profession: Option<String>,
-    #[serde(
-        rename = "PERSONAL_STATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_STATE", skip_serializing_if = "Option::is_none")]
     pub personal_state: Option<String>,
-    #[serde(
-        rename = "PERSONAL_STREET",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_STREET", skip_serializing_if = "Option::is_none")]
     pub personal_street: Option<String>,
-    #[serde(
-        rename = "PERSONAL_WWW",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_WWW", skip_serializing_if = "Option::is_none")]
     pub personal_www: Option<String>,
-    #[serde(
-        rename = "PERSONAL_ZIP",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_ZIP", skip_serializing_if = "Option::is_none")]
     pub personal_zip: Option<String>,
-    #[serde(
-        rename = "SECOND_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
-    #[serde(
-        rename = "TIMESTAMP_X",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
-    #[serde(
-        rename = "TIME_ZONE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TIME_ZONE", skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
-    #[serde(
-        rename = "TITLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(
-        rename = "UF_DEPARTMENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_DEPARTMENT", skip_serializing_if = "Option::is_none")]
     pub uf_department: Option<String>,
-    #[serde(
-        rename = "UF_DISTRICT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_DISTRICT", skip_serializing_if = "Option::is_none")]
     pub uf_district: Option<String>,
-    #[serde(
-        rename = "UF_EMPLOYMENT_DATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_EMPLOYMENT_DATE", skip_serializing_if = "Option::is_none")]
     pub uf_employment_date: Option<String>,
-    #[serde(
-        rename = "UF_INTERESTS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_INTERESTS", skip_serializing_if = "Option::is_none")]
     pub uf_interests: Option<String>,
-    #[serde(
-        rename = "UF_LINKEDIN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_LINKEDIN", skip_serializing_if = "Option::is_none")]
     pub uf_linkedin: Option<String>,
-    #[serde(
-        rename = "UF_PHONE_INNER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_PHONE_INNER", skip_serializing_if = "Option::is_none")]
     pub uf_phone_inner: Option<String>,
-    #[serde(
-        rename = "UF_SKILLS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_SKILLS", skip_serializing_if = "Option::is_none")]
     pub uf_skills: Option<String>,
-    #[serde(
-        rename = "UF_SKYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_SKYPE", skip_serializing_if = "Option::is_none")]
     pub uf_skype: Option<String>,
-    #[serde(
-        rename = "UF_SKYPE_LINK",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_SKYPE_LINK", skip_serializing_if = "Option::is_none")]
     pub uf_skype_link: Option<String>,
-    #[serde(
-        rename = "UF_TIMEMAN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_TIMEMAN", skip_serializing_if = "Option::is_none")]
     pub uf_timeman: Option<String>,
-    #[serde(
-        rename = "UF_TWITTER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_TWITTER", skip_serializing_if = "Option::is_none")]
     pub uf_twitter: Option<String>,
-    #[serde(
-        rename = "UF_WEB_SITES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_WEB_SITES", skip_serializing_if = "Option::is_none")]
     pub uf_web_sites: Option<String>,
-    #[serde(
-        rename = "UF_XING",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_XING", skip_serializing_if = "Option::is_none")]
     pub uf_xing: Option<String>,
-    #[serde(
-        rename = "UF_ZOOM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_ZOOM", skip_serializing_if = "Option::is_none")]
     pub uf_zoom: Option<String>,
-    #[serde(
-        rename = "USER_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_TYPE", skip_serializing_if = "Option::is_none")]
     pub user_type: Option<String>,
-    #[serde(
-        rename = "WORK_CITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_CITY", skip_serializing_if = "Option::is_none")]
     pub work_city: Option<String>,
-    #[serde(
-        rename = "WORK_COMPANY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_COMPANY", skip_serializing_if = "Option::is_none")]
     pub work_company: Option<String>,
-    #[serde(
-        rename = "WORK_COUNTRY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_COUNTRY", skip_serializing_if = "Option::is_none")]
     pub work_country: Option<String>,
-    #[serde(
-        rename = "WORK_DEPARTMENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_DEPARTMENT", skip_serializing_if = "Option::is_none")]
     pub work_department: Option<String>,
-    #[serde(
-        rename = "WORK_FAX",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_FAX", skip_serializing_if = "Option::is_none")]
     pub work_fax: Option<String>,
-    #[serde(
-        rename = "WORK_LOGO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_LOGO", skip_serializing_if = "Option::is_none")]
     pub work_logo: Option<String>,
-    #[serde(
-        rename = "WORK_MAILBOX",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_MAILBOX", skip_serializing_if = "Option::is_none")]
     pub work_mailbox: Option<String>,
-    #[serde(
-        rename = "WORK_NOTES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_NOTES", skip_serializing_if = "Option::is_none")]
     pub work_notes: Option<String>,
-    #[serde(
-        rename = "WORK_PAGER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_PAGER", skip_serializing_if = "Option::is_none")]
     pub work_pager: Option<String>,
-    #[serde(
-        rename = "WORK_PHONE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_PHONE", skip_serializing_if = "Option::is_none")]
     pub work_phone: Option<String>,
-    #[serde(
-        rename = "WORK_POSITION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
-    #[serde(
-        rename = "WORK_PROFILE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_PROFILE", skip_serializing_if = "Option::is_none")]
     pub work_profile: Option<String>,
-    #[serde(
-        rename = "WORK_STATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_STATE", skip_serializing_if = "Option::is_none")]
     pub work_state: Option<String>,
-    #[serde(
-        rename = "WORK_STREET",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_STREET", skip_serializing_if = "Option::is_none")]
     pub work_street: Option<String>,
-    #[serde(
-        rename = "WORK_WWW",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_WWW", skip_serializing_if = "Option::is_none")]
     pub work_www: Option<String>,
-    #[serde(
-        rename = "WORK_ZIP",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_ZIP", skip_serializing_if = "Option::is_none")]
     pub work_zip: Option<String>,
-    #[serde(
-        rename = "XML_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+}
+
+#[cfg(feature = "user")]
+impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = FieldsResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FieldsResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FieldsResponse, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<Option<String>> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<String>> = None;
+                let mut __f22: Option<Option<String>> = None;
+                let mut __f23: Option<Option<String>> = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<Option<String>> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<Option<String>> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<String>> = None;
+                let mut __f31: Option<Option<String>> = None;
+                let mut __f32: Option<Option<String>> = None;
+                let mut __f33: Option<Option<String>> = None;
+                let mut __f34: Option<Option<String>> = None;
+                let mut __f35: Option<Option<String>> = None;
+                let mut __f36: Option<Option<String>> = None;
+                let mut __f37: Option<Option<String>> = None;
+                let mut __f38: Option<Option<String>> = None;
+                let mut __f39: Option<Option<String>> = None;
+                let mut __f40: Option<Option<String>> = None;
+                let mut __f41: Option<Option<String>> = None;
+                let mut __f42: Option<Option<String>> = None;
+                let mut __f43: Option<Option<String>> = None;
+                let mut __f44: Option<Option<String>> = None;
+                let mut __f45: Option<Option<String>> = None;
+                let mut __f46: Option<Option<String>> = None;
+                let mut __f47: Option<Option<String>> = None;
+                let mut __f48: Option<Option<String>> = None;
+                let mut __f49: Option<Option<String>> = None;
+                let mut __f50: Option<Option<String>> = None;
+                let mut __f51: Option<Option<String>> = None;
+                let mut __f52: Option<Option<String>> = None;
+                let mut __f53: Option<Option<String>> = None;
+                let mut __f54: Option<Option<String>> = None;
+                let mut __f55: Option<Option<String>> = None;
+                let mut __f56: Option<Option<String>> = None;
+                let mut __f57: Option<Option<String>> = None;
+                let mut __f58: Option<Option<String>> = None;
+                let mut __f59: Option<Option<String>> = None;
+                let mut __f60: Option<Option<String>> = None;
+                let mut __f61: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIVE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_REGISTER" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_REGISTER"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EMAIL" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IS_ONLINE" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IS_ONLINE"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAST_ACTIVITY_DATE" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_ACTIVITY_DATE"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAST_LOGIN" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_LOGIN"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAST_NAME" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_NAME"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_BIRTHDAY" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_BIRTHDAY"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_CITY" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_CITY"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_COUNTRY" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_COUNTRY"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_FAX" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_FAX"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_GENDER" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_GENDER"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_ICQ" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_ICQ"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_MAILBOX" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_MAILBOX"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_MOBILE" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_MOBILE"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_NOTES" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_NOTES"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_PAGER" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_PAGER"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_PHONE" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_PHONE"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_PHOTO" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_PHOTO"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_PROFESSION" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_PROFESSION"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_STATE" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_STATE"),
+                                );
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_STREET" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_STREET"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_WWW" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_WWW"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_ZIP" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_ZIP"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SECOND_NAME" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SECOND_NAME"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TIMESTAMP_X" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TIMESTAMP_X"),
+                                );
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TIME_ZONE" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TIME_ZONE"),
+                                );
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TITLE" => {
+                            if __f29.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TITLE"));
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_DEPARTMENT" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_DEPARTMENT"),
+                                );
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_DISTRICT" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_DISTRICT"),
+                                );
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_EMPLOYMENT_DATE" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_EMPLOYMENT_DATE"),
+                                );
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_INTERESTS" => {
+                            if __f33.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_INTERESTS"),
+                                );
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_LINKEDIN" => {
+                            if __f34.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_LINKEDIN"),
+                                );
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_PHONE_INNER" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_PHONE_INNER"),
+                                );
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_SKILLS" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_SKILLS"),
+                                );
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_SKYPE" => {
+                            if __f37.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UF_SKYPE"));
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_SKYPE_LINK" => {
+                            if __f38.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_SKYPE_LINK"),
+                                );
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_TIMEMAN" => {
+                            if __f39.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_TIMEMAN"),
+                                );
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_TWITTER" => {
+                            if __f40.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_TWITTER"),
+                                );
+                            }
+                            __f40 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_WEB_SITES" => {
+                            if __f41.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_WEB_SITES"),
+                                );
+                            }
+                            __f41 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_XING" => {
+                            if __f42.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UF_XING"));
+                            }
+                            __f42 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_ZOOM" => {
+                            if __f43.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UF_ZOOM"));
+                            }
+                            __f43 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_TYPE" => {
+                            if __f44.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_TYPE"),
+                                );
+                            }
+                            __f44 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_CITY" => {
+                            if __f45.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_CITY"),
+                                );
+                            }
+                            __f45 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_COMPANY" => {
+                            if __f46.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_COMPANY"),
+                                );
+                            }
+                            __f46 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_COUNTRY" => {
+                            if __f47.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_COUNTRY"),
+                                );
+                            }
+                            __f47 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_DEPARTMENT" => {
+                            if __f48.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_DEPARTMENT"),
+                                );
+                            }
+                            __f48 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_FAX" => {
+                            if __f49.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("WORK_FAX"));
+                            }
+                            __f49 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_LOGO" => {
+                            if __f50.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_LOGO"),
+                                );
+                            }
+                            __f50 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_MAILBOX" => {
+                            if __f51.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_MAILBOX"),
+                                );
+                            }
+                            __f51 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_NOTES" => {
+                            if __f52.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_NOTES"),
+                                );
+                            }
+                            __f52 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_PAGER" => {
+                            if __f53.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_PAGER"),
+                                );
+                            }
+                            __f53 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_PHONE" => {
+                            if __f54.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_PHONE"),
+                                );
+                            }
+                            __f54 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_POSITION" => {
+                            if __f55.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_POSITION"),
+                                );
+                            }
+                            __f55 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_PROFILE" => {
+                            if __f56.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_PROFILE"),
+                                );
+                            }
+                            __f56 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_STATE" => {
+                            if __f57.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_STATE"),
+                                );
+                            }
+                            __f57 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_STREET" => {
+                            if __f58.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_STREET"),
+                                );
+                            }
+                            __f58 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_WWW" => {
+                            if __f59.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("WORK_WWW"));
+                            }
+                            __f59 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_ZIP" => {
+                            if __f60.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("WORK_ZIP"));
+                            }
+                            __f60 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "XML_ID" => {
+                            if __f61.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
+                            }
+                            __f61 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(FieldsResponse {
+                    active: __f0.unwrap_or_default(),
+                    date_register: __f1.unwrap_or_default(),
+                    email: __f2.unwrap_or_default(),
+                    id: __f3.unwrap_or_default(),
+                    is_online: __f4.unwrap_or_default(),
+                    last_activity_date: __f5.unwrap_or_default(),
+                    last_login: __f6.unwrap_or_default(),
+                    last_name: __f7.unwrap_or_default(),
+                    name: __f8.unwrap_or_default(),
+                    personal_birthday: __f9.unwrap_or_default(),
+                    personal_city: __f10.unwrap_or_default(),
+                    personal_country: __f11.unwrap_or_default(),
+                    personal_fax: __f12.unwrap_or_default(),
+                    personal_gender: __f13.unwrap_or_default(),
+                    personal_icq: __f14.unwrap_or_default(),
+                    personal_mailbox: __f15.unwrap_or_default(),
+                    personal_mobile: __f16.unwrap_or_default(),
+                    personal_notes: __f17.unwrap_or_default(),
+                    personal_pager: __f18.unwrap_or_default(),
+                    personal_phone: __f19.unwrap_or_default(),
+                    personal_photo: __f20.unwrap_or_default(),
+                    personal_profession: __f21.unwrap_or_default(),
+                    personal_state: __f22.unwrap_or_default(),
+                    personal_street: __f23.unwrap_or_default(),
+                    personal_www: __f24.unwrap_or_default(),
+                    personal_zip: __f25.unwrap_or_default(),
+                    second_name: __f26.unwrap_or_default(),
+                    timestamp_x: __f27.unwrap_or_default(),
+                    time_zone: __f28.unwrap_or_default(),
+                    title: __f29.unwrap_or_default(),
+                    uf_department: __f30.unwrap_or_default(),
+                    uf_district: __f31.unwrap_or_default(),
+                    uf_employment_date: __f32.unwrap_or_default(),
+                    uf_interests: __f33.unwrap_or_default(),
+                    uf_linkedin: __f34.unwrap_or_default(),
+                    uf_phone_inner: __f35.unwrap_or_default(),
+                    uf_skills: __f36.unwrap_or_default(),
+                    uf_skype: __f37.unwrap_or_default(),
+                    uf_skype_link: __f38.unwrap_or_default(),
+                    uf_timeman: __f39.unwrap_or_default(),
+                    uf_twitter: __f40.unwrap_or_default(),
+                    uf_web_sites: __f41.unwrap_or_default(),
+                    uf_xing: __f42.unwrap_or_default(),
+                    uf_zoom: __f43.unwrap_or_default(),
+                    user_type: __f44.unwrap_or_default(),
+                    work_city: __f45.unwrap_or_default(),
+                    work_company: __f46.unwrap_or_default(),
+                    work_country: __f47.unwrap_or_default(),
+                    work_department: __f48.unwrap_or_default(),
+                    work_fax: __f49.unwrap_or_default(),
+                    work_logo: __f50.unwrap_or_default(),
+                    work_mailbox: __f51.unwrap_or_default(),
+                    work_notes: __f52.unwrap_or_default(),
+                    work_pager: __f53.unwrap_or_default(),
+                    work_phone: __f54.unwrap_or_default(),
+                    work_position: __f55.unwrap_or_default(),
+                    work_profile: __f56.unwrap_or_default(),
+                    work_state: __f57.unwrap_or_default(),
+                    work_street: __f58.unwrap_or_default(),
+                    work_www: __f59.unwrap_or_default(),
+                    work_zip: __f60.unwrap_or_default(),
+                    xml_id: __f61.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 #[cfg(feature = "user")]
@@ -1110,53 +2562,152 @@ pub async fn get(
 
 /// Parameters of `user.get`.
 #[cfg(feature = "user")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(
-        rename = "ADMIN_MODE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ADMIN_MODE", skip_serializing_if = "Option::is_none")]
     pub admin_mode: Option<bool>,
-    #[serde(
-        rename = "FILTER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<GetRequestFilter>,
-    #[serde(
-        rename = "IMAGE_RESIZE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IMAGE_RESIZE", skip_serializing_if = "Option::is_none")]
     pub image_resize: Option<GetRequestImageResize>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<GetRequestOrder>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+#[cfg(feature = "user")]
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<GetRequestFilter>> = None;
+                let mut __f2: Option<Option<GetRequestImageResize>> = None;
+                let mut __f3: Option<Option<GetRequestOrder>> = None;
+                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ADMIN_MODE" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADMIN_MODE"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "FILTER" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FILTER"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<GetRequestFilter>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IMAGE_RESIZE" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IMAGE_RESIZE"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<GetRequestImageResize>>::default(),
+                                    )?,
+                            );
+                        }
+                        "order" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("order"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<GetRequestOrder>>::default(),
+                                    )?,
+                            );
+                        }
+                        "select" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("select"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "sort" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sort"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "start" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("start"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    admin_mode: __f0.unwrap_or_default(),
+                    filter: __f1.unwrap_or_default(),
+                    image_resize: __f2.unwrap_or_default(),
+                    order: __f3.unwrap_or_default(),
+                    select: __f4.unwrap_or_default(),
+                    sort: __f5.unwrap_or_default(),
+                    start: __f6.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 #[cfg(feature = "user")]
@@ -1408,46 +2959,135 @@ pub async fn search(
 
 /// Parameters of `user.search`.
 #[cfg(feature = "user")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SearchRequest {
-    #[serde(
-        rename = "ADMIN_MODE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ADMIN_MODE", skip_serializing_if = "Option::is_none")]
     pub admin_mode: Option<bool>,
-    #[serde(
-        rename = "FILTER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<SearchRequestFilter>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<SearchRequestOrder>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+#[cfg(feature = "user")]
+impl<'de> ::serde::Deserialize<'de> for SearchRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SearchRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SearchRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SearchRequest, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<SearchRequestFilter>> = None;
+                let mut __f2: Option<Option<SearchRequestOrder>> = None;
+                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ADMIN_MODE" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADMIN_MODE"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "FILTER" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FILTER"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<SearchRequestFilter>>::default(),
+                                    )?,
+                            );
+                        }
+                        "order" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("order"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<SearchRequestOrder>>::default(),
+                                    )?,
+                            );
+                        }
+                        "select" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("select"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "sort" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sort"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "start" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("start"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SearchRequest {
+                    admin_mode: __f0.unwrap_or_default(),
+                    filter: __f1.unwrap_or_default(),
+                    order: __f2.unwrap_or_default(),
+                    select: __f3.unwrap_or_default(),
+                    sort: __f4.unwrap_or_default(),
+                    start: __f5.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 #[cfg(feature = "user")]
@@ -1624,367 +3264,906 @@ pub async fn update(
 
 /// Parameters of `user.update`.
 #[cfg(feature = "user")]
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(
-        rename = "ACTIVE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
-    #[serde(
-        rename = "EMAIL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(rename = "ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "ID")]
     pub id: i64,
-    #[serde(
-        rename = "LAST_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    #[serde(
-        rename = "NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "PERSONAL_BIRTHDAY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_BIRTHDAY", skip_serializing_if = "Option::is_none")]
     pub personal_birthday: Option<String>,
-    #[serde(
-        rename = "PERSONAL_CITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_CITY", skip_serializing_if = "Option::is_none")]
     pub personal_city: Option<String>,
-    #[serde(
-        rename = "PERSONAL_COUNTRY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_COUNTRY", skip_serializing_if = "Option::is_none")]
     pub personal_country: Option<String>,
-    #[serde(
-        rename = "PERSONAL_FAX",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_FAX", skip_serializing_if = "Option::is_none")]
     pub personal_fax: Option<String>,
-    #[serde(
-        rename = "PERSONAL_GENDER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_GENDER", skip_serializing_if = "Option::is_none")]
     pub personal_gender: Option<String>,
-    #[serde(
-        rename = "PERSONAL_ICQ",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_ICQ", skip_serializing_if = "Option::is_none")]
     pub personal_icq: Option<String>,
-    #[serde(
-        rename = "PERSONAL_MAILBOX",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_MAILBOX", skip_serializing_if = "Option::is_none")]
     pub personal_mailbox: Option<String>,
-    #[serde(
-        rename = "PERSONAL_MOBILE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_MOBILE", skip_serializing_if = "Option::is_none")]
     pub personal_mobile: Option<String>,
-    #[serde(
-        rename = "PERSONAL_NOTES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_NOTES", skip_serializing_if = "Option::is_none")]
     pub personal_notes: Option<String>,
-    #[serde(
-        rename = "PERSONAL_PAGER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_PAGER", skip_serializing_if = "Option::is_none")]
     pub personal_pager: Option<String>,
-    #[serde(
-        rename = "PERSONAL_PHONE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_PHONE", skip_serializing_if = "Option::is_none")]
     pub personal_phone: Option<String>,
-    #[serde(
-        rename = "PERSONAL_PHOTO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_PHOTO", skip_serializing_if = "Option::is_none")]
     pub personal_photo: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "PERSONAL_PROFESSION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_PROFESSION", skip_serializing_if = "Option::is_none")]
     pub personal_profession: Option<String>,
-    #[serde(
-        rename = "PERSONAL_STATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_STATE", skip_serializing_if = "Option::is_none")]
     pub personal_state: Option<String>,
-    #[serde(
-        rename = "PERSONAL_STREET",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_STREET", skip_serializing_if = "Option::is_none")]
     pub personal_street: Option<String>,
-    #[serde(
-        rename = "PERSONAL_WWW",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_WWW", skip_serializing_if = "Option::is_none")]
     pub personal_www: Option<String>,
-    #[serde(
-        rename = "PERSONAL_ZIP",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSONAL_ZIP", skip_serializing_if = "Option::is_none")]
     pub personal_zip: Option<String>,
-    #[serde(
-        rename = "SECOND_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
-    #[serde(
-        rename = "UF_DEPARTMENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_DEPARTMENT", skip_serializing_if = "Option::is_none")]
     pub uf_department: Option<String>,
-    #[serde(
-        rename = "UF_DISTRICT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_DISTRICT", skip_serializing_if = "Option::is_none")]
     pub uf_district: Option<String>,
-    #[serde(
-        rename = "UF_FACEBOOK",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_FACEBOOK", skip_serializing_if = "Option::is_none")]
     pub uf_facebook: Option<String>,
-    #[serde(
-        rename = "UF_INTERESTS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_INTERESTS", skip_serializing_if = "Option::is_none")]
     pub uf_interests: Option<String>,
-    #[serde(
-        rename = "UF_LINKEDIN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_LINKEDIN", skip_serializing_if = "Option::is_none")]
     pub uf_linkedin: Option<String>,
-    #[serde(
-        rename = "UF_PHONE_INNER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_PHONE_INNER", skip_serializing_if = "Option::is_none")]
     pub uf_phone_inner: Option<String>,
-    #[serde(
-        rename = "UF_SKILLS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_SKILLS", skip_serializing_if = "Option::is_none")]
     pub uf_skills: Option<String>,
-    #[serde(
-        rename = "UF_SKYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_SKYPE", skip_serializing_if = "Option::is_none")]
     pub uf_skype: Option<String>,
-    #[serde(
-        rename = "UF_SKYPE_LINK",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_SKYPE_LINK", skip_serializing_if = "Option::is_none")]
     pub uf_skype_link: Option<String>,
-    #[serde(
-        rename = "UF_TWITTER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_TWITTER", skip_serializing_if = "Option::is_none")]
     pub uf_twitter: Option<String>,
-    #[serde(
-        rename = "UF_WEB_SITES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_WEB_SITES", skip_serializing_if = "Option::is_none")]
     pub uf_web_sites: Option<String>,
-    #[serde(
-        rename = "UF_XING",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_XING", skip_serializing_if = "Option::is_none")]
     pub uf_xing: Option<String>,
-    #[serde(
-        rename = "UF_ZOOM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_ZOOM", skip_serializing_if = "Option::is_none")]
     pub uf_zoom: Option<String>,
-    #[serde(
-        rename = "WORK_CITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_CITY", skip_serializing_if = "Option::is_none")]
     pub work_city: Option<String>,
-    #[serde(
-        rename = "WORK_COMPANY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_COMPANY", skip_serializing_if = "Option::is_none")]
     pub work_company: Option<String>,
-    #[serde(
-        rename = "WORK_COUNTRY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_COUNTRY", skip_serializing_if = "Option::is_none")]
     pub work_country: Option<String>,
-    #[serde(
-        rename = "WORK_DEPARTMENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_DEPARTMENT", skip_serializing_if = "Option::is_none")]
     pub work_department: Option<String>,
-    #[serde(
-        rename = "WORK_FAX",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_FAX", skip_serializing_if = "Option::is_none")]
     pub work_fax: Option<String>,
-    #[serde(
-        rename = "WORK_LOGO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_LOGO", skip_serializing_if = "Option::is_none")]
     pub work_logo: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "WORK_MAILBOX",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_MAILBOX", skip_serializing_if = "Option::is_none")]
     pub work_mailbox: Option<String>,
-    #[serde(
-        rename = "WORK_NOTES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_NOTES", skip_serializing_if = "Option::is_none")]
     pub work_notes: Option<String>,
-    #[serde(
-        rename = "WORK_PAGER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_PAGER", skip_serializing_if = "Option::is_none")]
     pub work_pager: Option<String>,
-    #[serde(
-        rename = "WORK_PHONE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_PHONE", skip_serializing_if = "Option::is_none")]
     pub work_phone: Option<String>,
-    #[serde(
-        rename = "WORK_POSITION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
-    #[serde(
-        rename = "WORK_PROFILE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_PROFILE", skip_serializing_if = "Option::is_none")]
     pub work_profile: Option<String>,
-    #[serde(
-        rename = "WORK_STATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_STATE", skip_serializing_if = "Option::is_none")]
     pub work_state: Option<String>,
-    #[serde(
-        rename = "WORK_STREET",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_STREET", skip_serializing_if = "Option::is_none")]
     pub work_street: Option<String>,
-    #[serde(
-        rename = "WORK_WWW",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_WWW", skip_serializing_if = "Option::is_none")]
     pub work_www: Option<String>,
-    #[serde(
-        rename = "WORK_ZIP",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORK_ZIP", skip_serializing_if = "Option::is_none")]
     pub work_zip: Option<String>,
+}
+
+#[cfg(feature = "user")]
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<i64> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<Option<String>> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<String>> = None;
+                let mut __f22: Option<Option<String>> = None;
+                let mut __f23: Option<Option<String>> = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<Option<String>> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<Option<String>> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<String>> = None;
+                let mut __f31: Option<Option<String>> = None;
+                let mut __f32: Option<Option<String>> = None;
+                let mut __f33: Option<Option<String>> = None;
+                let mut __f34: Option<Option<String>> = None;
+                let mut __f35: Option<Option<String>> = None;
+                let mut __f36: Option<Option<String>> = None;
+                let mut __f37: Option<Option<String>> = None;
+                let mut __f38: Option<Option<String>> = None;
+                let mut __f39: Option<Option<String>> = None;
+                let mut __f40: Option<Option<String>> = None;
+                let mut __f41: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f42: Option<Option<String>> = None;
+                let mut __f43: Option<Option<String>> = None;
+                let mut __f44: Option<Option<String>> = None;
+                let mut __f45: Option<Option<String>> = None;
+                let mut __f46: Option<Option<String>> = None;
+                let mut __f47: Option<Option<String>> = None;
+                let mut __f48: Option<Option<String>> = None;
+                let mut __f49: Option<Option<String>> = None;
+                let mut __f50: Option<Option<String>> = None;
+                let mut __f51: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIVE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EMAIL" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f2 = Some(
+                                map.next_value_seed(super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "LAST_NAME" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_NAME"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_BIRTHDAY" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_BIRTHDAY"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_CITY" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_CITY"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_COUNTRY" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_COUNTRY"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_FAX" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_FAX"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_GENDER" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_GENDER"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_ICQ" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_ICQ"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_MAILBOX" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_MAILBOX"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_MOBILE" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_MOBILE"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_NOTES" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_NOTES"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_PAGER" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_PAGER"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_PHONE" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_PHONE"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_PHOTO" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_PHOTO"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_PROFESSION" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_PROFESSION"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_STATE" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_STATE"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_STREET" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_STREET"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_WWW" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_WWW"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSONAL_ZIP" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSONAL_ZIP"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SECOND_NAME" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SECOND_NAME"),
+                                );
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_DEPARTMENT" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_DEPARTMENT"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_DISTRICT" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_DISTRICT"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_FACEBOOK" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_FACEBOOK"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_INTERESTS" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_INTERESTS"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_LINKEDIN" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_LINKEDIN"),
+                                );
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_PHONE_INNER" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_PHONE_INNER"),
+                                );
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_SKILLS" => {
+                            if __f29.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_SKILLS"),
+                                );
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_SKYPE" => {
+                            if __f30.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UF_SKYPE"));
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_SKYPE_LINK" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_SKYPE_LINK"),
+                                );
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_TWITTER" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_TWITTER"),
+                                );
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_WEB_SITES" => {
+                            if __f33.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_WEB_SITES"),
+                                );
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_XING" => {
+                            if __f34.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UF_XING"));
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_ZOOM" => {
+                            if __f35.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UF_ZOOM"));
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_CITY" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_CITY"),
+                                );
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_COMPANY" => {
+                            if __f37.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_COMPANY"),
+                                );
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_COUNTRY" => {
+                            if __f38.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_COUNTRY"),
+                                );
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_DEPARTMENT" => {
+                            if __f39.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_DEPARTMENT"),
+                                );
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_FAX" => {
+                            if __f40.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("WORK_FAX"));
+                            }
+                            __f40 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_LOGO" => {
+                            if __f41.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_LOGO"),
+                                );
+                            }
+                            __f41 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_MAILBOX" => {
+                            if __f42.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_MAILBOX"),
+                                );
+                            }
+                            __f42 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_NOTES" => {
+                            if __f43.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_NOTES"),
+                                );
+                            }
+                            __f43 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_PAGER" => {
+                            if __f44.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_PAGER"),
+                                );
+                            }
+                            __f44 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_PHONE" => {
+                            if __f45.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_PHONE"),
+                                );
+                            }
+                            __f45 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_POSITION" => {
+                            if __f46.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_POSITION"),
+                                );
+                            }
+                            __f46 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_PROFILE" => {
+                            if __f47.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_PROFILE"),
+                                );
+                            }
+                            __f47 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_STATE" => {
+                            if __f48.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_STATE"),
+                                );
+                            }
+                            __f48 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_STREET" => {
+                            if __f49.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORK_STREET"),
+                                );
+                            }
+                            __f49 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_WWW" => {
+                            if __f50.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("WORK_WWW"));
+                            }
+                            __f50 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORK_ZIP" => {
+                            if __f51.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("WORK_ZIP"));
+                            }
+                            __f51 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    active: __f0.unwrap_or_default(),
+                    email: __f1.unwrap_or_default(),
+                    id: __f2.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    last_name: __f3.unwrap_or_default(),
+                    name: __f4.unwrap_or_default(),
+                    personal_birthday: __f5.unwrap_or_default(),
+                    personal_city: __f6.unwrap_or_default(),
+                    personal_country: __f7.unwrap_or_default(),
+                    personal_fax: __f8.unwrap_or_default(),
+                    personal_gender: __f9.unwrap_or_default(),
+                    personal_icq: __f10.unwrap_or_default(),
+                    personal_mailbox: __f11.unwrap_or_default(),
+                    personal_mobile: __f12.unwrap_or_default(),
+                    personal_notes: __f13.unwrap_or_default(),
+                    personal_pager: __f14.unwrap_or_default(),
+                    personal_phone: __f15.unwrap_or_default(),
+                    personal_photo: __f16.unwrap_or_default(),
+                    personal_profession: __f17.unwrap_or_default(),
+                    personal_state: __f18.unwrap_or_default(),
+                    personal_street: __f19.unwrap_or_default(),
+                    personal_www: __f20.unwrap_or_default(),
+                    personal_zip: __f21.unwrap_or_default(),
+                    second_name: __f22.unwrap_or_default(),
+                    uf_department: __f23.unwrap_or_default(),
+                    uf_district: __f24.unwrap_or_default(),
+                    uf_facebook: __f25.unwrap_or_default(),
+                    uf_interests: __f26.unwrap_or_default(),
+                    uf_linkedin: __f27.unwrap_or_default(),
+                    uf_phone_inner: __f28.unwrap_or_default(),
+                    uf_skills: __f29.unwrap_or_default(),
+                    uf_skype: __f30.unwrap_or_default(),
+                    uf_skype_link: __f31.unwrap_or_default(),
+                    uf_twitter: __f32.unwrap_or_default(),
+                    uf_web_sites: __f33.unwrap_or_default(),
+                    uf_xing: __f34.unwrap_or_default(),
+                    uf_zoom: __f35.unwrap_or_default(),
+                    work_city: __f36.unwrap_or_default(),
+                    work_company: __f37.unwrap_or_default(),
+                    work_country: __f38.unwrap_or_default(),
+                    work_department: __f39.unwrap_or_default(),
+                    work_fax: __f40.unwrap_or_default(),
+                    work_logo: __f41.unwrap_or_default(),
+                    work_mailbox: __f42.unwrap_or_default(),
+                    work_notes: __f43.unwrap_or_default(),
+                    work_pager: __f44.unwrap_or_default(),
+                    work_phone: __f45.unwrap_or_default(),
+                    work_position: __f46.unwrap_or_default(),
+                    work_profile: __f47.unwrap_or_default(),
+                    work_state: __f48.unwrap_or_default(),
+                    work_street: __f49.unwrap_or_default(),
+                    work_www: __f50.unwrap_or_default(),
+                    work_zip: __f51.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 #[cfg(feature = "user")]

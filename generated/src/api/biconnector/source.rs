@@ -20,10 +20,55 @@ pub async fn add(
 }
 
 /// Parameters of `biconnector.source.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: AddRequestFields,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<AddRequestFields> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<AddRequestFields>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -34,26 +79,122 @@ impl crate::runtime::loose::Loose for AddRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFields {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
-    #[serde(rename = "connectorId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "connectorId")]
     pub connector_id: i64,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub settings: ::serde_json::Map<String, ::serde_json::Value>,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub title: String,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestFields, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f4: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "active" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("active"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "connectorId" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("connectorId"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "description" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "settings" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("settings"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            ::serde_json::Map<String, ::serde_json::Value>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "title" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("title"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestFields {
+                    active: __f0.unwrap_or_default(),
+                    connector_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "connectorId",
+                        ))?,
+                    description: __f2.unwrap_or_default(),
+                    settings: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("settings"))?,
+                    title: __f4
+                        .ok_or_else(|| ::serde::de::Error::missing_field("title"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestFields {
@@ -65,14 +206,55 @@ impl crate::runtime::loose::Loose for AddRequestFields {
 }
 
 /// The `result` of `biconnector.source.add`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddResponse, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddResponse {
+                    id: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddResponse {
@@ -99,10 +281,52 @@ pub async fn delete(
 }
 
 /// Parameters of `biconnector.source.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -132,8 +356,36 @@ pub async fn fields(
 }
 
 /// Parameters of `biconnector.source.fields`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsRequest {}
+
+impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = FieldsRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FieldsRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FieldsRequest, A::Error> {
+                while map
+                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(FieldsRequest {})
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
+}
 
 impl crate::runtime::loose::Loose for FieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
@@ -144,14 +396,59 @@ impl crate::runtime::loose::Loose for FieldsRequest {
 }
 
 /// The `result` of `biconnector.source.fields`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = FieldsResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FieldsResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FieldsResponse, A::Error> {
+                let mut __f0: Option<
+                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(FieldsResponse {
+                    fields: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for FieldsResponse {
@@ -178,10 +475,52 @@ pub async fn get(
 }
 
 /// Parameters of `biconnector.source.get`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -193,14 +532,57 @@ impl crate::runtime::loose::Loose for GetRequest {
 }
 
 /// The `result` of `biconnector.source.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<GetResponseItem>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponse, A::Error> {
+                let mut __f0: Option<Option<GetResponseItem>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "item" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("item"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseItem>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponse {
+                    item: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponse {
@@ -211,27 +593,95 @@ impl crate::runtime::loose::Loose for GetResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseItem {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub connection: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "connectorId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "connectorId", skip_serializing_if = "Option::is_none")]
     pub connector_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<Vec<::serde_json::Value>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseItem, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "connection" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("connection"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "connectorId" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("connectorId"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "settings" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("settings"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseItem {
+                    connection: __f0.unwrap_or_default(),
+                    connector_id: __f1.unwrap_or_default(),
+                    settings: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseItem {
@@ -258,32 +708,108 @@ pub async fn list(
 }
 
 /// Parameters of `biconnector.source.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequest, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<Option<Vec<String>>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "filter" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("filter"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "order" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("order"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "page" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("page"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "select" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("select"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequest {
+                    filter: __f0.unwrap_or_default(),
+                    order: __f1.unwrap_or_default(),
+                    page: __f2.unwrap_or_default(),
+                    select: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequest {
@@ -297,33 +823,102 @@ impl crate::runtime::loose::Loose for ListRequest {
 /// The `result` of `biconnector.source.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponseItem {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
-    #[serde(
-        rename = "dateCreate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListResponseItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListResponseItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListResponseItem, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "active" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("active"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateCreate" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateCreate"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "title" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("title"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListResponseItem {
+                    active: __f0.unwrap_or_default(),
+                    date_create: __f1.unwrap_or_default(),
+                    id: __f2.unwrap_or_default(),
+                    title: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListResponseItem {
@@ -350,12 +945,67 @@ pub async fn update(
 }
 
 /// Parameters of `biconnector.source.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: UpdateRequestFields,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<UpdateRequestFields> = None;
+                let mut __f1: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<UpdateRequestFields>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {
@@ -366,32 +1016,106 @@ impl crate::runtime::loose::Loose for UpdateRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestFields, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f3: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "active" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("active"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "description" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "settings" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("settings"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "title" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("title"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestFields {
+                    active: __f0.unwrap_or_default(),
+                    description: __f1.unwrap_or_default(),
+                    settings: __f2.unwrap_or_default(),
+                    title: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestFields {

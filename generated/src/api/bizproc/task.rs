@@ -17,26 +17,104 @@ pub async fn complete(
 }
 
 /// Parameters of `bizproc.task.complete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct CompleteRequest {
-    #[serde(
-        rename = "COMMENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COMMENT", skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    #[serde(
-        rename = "FIELDS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
     pub fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "STATUS", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "STATUS")]
     pub status: CompleteRequestStatus,
-    #[serde(rename = "TASK_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "TASK_ID")]
     pub task_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = CompleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CompleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CompleteRequest, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<CompleteRequestStatus> = None;
+                let mut __f3: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "COMMENT" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COMMENT"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "FIELDS" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FIELDS"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "STATUS" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("STATUS"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<CompleteRequestStatus>::default(),
+                                    )?,
+                            );
+                        }
+                        "TASK_ID" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASK_ID"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CompleteRequest {
+                    comment: __f0.unwrap_or_default(),
+                    fields: __f1.unwrap_or_default(),
+                    status: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("STATUS"))?,
+                    task_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("TASK_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for CompleteRequest {
@@ -127,14 +205,92 @@ pub async fn delegate(
 }
 
 /// Parameters of `bizproc.task.delegate`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DelegateRequest {
-    #[serde(rename = "FROM_USER_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "FROM_USER_ID")]
     pub from_user_id: i64,
-    #[serde(rename = "TASK_IDS", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "TASK_IDS")]
     pub task_ids: Vec<::serde_json::Value>,
-    #[serde(rename = "TO_USER_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "TO_USER_ID")]
     pub to_user_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DelegateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DelegateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DelegateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DelegateRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<Vec<::serde_json::Value>> = None;
+                let mut __f2: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FROM_USER_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("FROM_USER_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "TASK_IDS" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASK_IDS"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Vec<::serde_json::Value>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "TO_USER_ID" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TO_USER_ID"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DelegateRequest {
+                    from_user_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "FROM_USER_ID",
+                        ))?,
+                    task_ids: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("TASK_IDS"))?,
+                    to_user_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("TO_USER_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DelegateRequest {
@@ -166,44 +322,126 @@ pub async fn list(
 }
 
 /// Parameters of `bizproc.task.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(
-        rename = "FILTER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "ORDER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
     pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "SELECT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
-    #[serde(
-        rename = "START",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "START", skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Offset of the first row to return; pages hold 50 rows.
-    #[serde(
-        rename = "start",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "start", skip_serializing_if = "Option::is_none")]
     pub start_2: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequest, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<Option<Vec<ListRequestSelectItem>>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FILTER" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FILTER"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "ORDER" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ORDER"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SELECT" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SELECT"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<ListRequestSelectItem>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "START" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("START"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "start" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("start"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequest {
+                    filter: __f0.unwrap_or_default(),
+                    order: __f1.unwrap_or_default(),
+                    select: __f2.unwrap_or_default(),
+                    start: __f3.unwrap_or_default(),
+                    start_2: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequest {
@@ -214,163 +452,406 @@ impl crate::runtime::loose::Loose for ListRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequestSelectItem {
-    #[serde(
-        rename = "ACTIVITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIVITY", skip_serializing_if = "Option::is_none")]
     pub activity: Option<ListRequestSelectItemActivity>,
-    #[serde(
-        rename = "ACTIVITY_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIVITY_NAME", skip_serializing_if = "Option::is_none")]
     pub activity_name: Option<String>,
-    #[serde(
-        rename = "DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        rename = "DOCUMENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DOCUMENT_ID", skip_serializing_if = "Option::is_none")]
     pub document_id: Option<i64>,
-    #[serde(
-        rename = "DOCUMENT_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DOCUMENT_NAME", skip_serializing_if = "Option::is_none")]
     pub document_name: Option<String>,
-    #[serde(
-        rename = "DOCUMENT_URL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DOCUMENT_URL", skip_serializing_if = "Option::is_none")]
     pub document_url: Option<String>,
-    #[serde(
-        rename = "ENTITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ENTITY", skip_serializing_if = "Option::is_none")]
     pub entity: Option<String>,
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "MODIFIED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MODIFIED", skip_serializing_if = "Option::is_none")]
     pub modified: Option<String>,
-    #[serde(
-        rename = "MODULE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MODULE_ID", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<String>,
-    #[serde(
-        rename = "NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "OVERDUE_DATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OVERDUE_DATE", skip_serializing_if = "Option::is_none")]
     pub overdue_date: Option<String>,
-    #[serde(
-        rename = "PARAMETERS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PARAMETERS", skip_serializing_if = "Option::is_none")]
     pub parameters: Option<ListRequestSelectItemParameters>,
-    #[serde(
-        rename = "STATUS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<ListRequestSelectItemStatus>,
-    #[serde(
-        rename = "USER_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "USER_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
-    #[serde(
-        rename = "USER_STATUS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_STATUS", skip_serializing_if = "Option::is_none")]
     pub user_status: Option<ListRequestSelectItemUserStatus>,
-    #[serde(
-        rename = "WORKFLOW_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKFLOW_ID", skip_serializing_if = "Option::is_none")]
     pub workflow_id: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "WORKFLOW_STARTED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKFLOW_STARTED", skip_serializing_if = "Option::is_none")]
     pub workflow_started: Option<String>,
     #[serde(
         rename = "WORKFLOW_STARTED_BY",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub workflow_started_by: ::serde_json::Value,
-    #[serde(
-        rename = "WORKFLOW_STATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKFLOW_STATE", skip_serializing_if = "Option::is_none")]
     pub workflow_state: Option<String>,
-    #[serde(
-        rename = "WORKFLOW_TEMPLATE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKFLOW_TEMPLATE_ID", skip_serializing_if = "Option::is_none")]
     pub workflow_template_id: Option<i64>,
-    #[serde(
-        rename = "WORKFLOW_TEMPLATE_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKFLOW_TEMPLATE_NAME", skip_serializing_if = "Option::is_none")]
     pub workflow_template_name: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequestSelectItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequestSelectItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequestSelectItem, A::Error> {
+                let mut __f0: Option<Option<ListRequestSelectItemActivity>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<i64>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<ListRequestSelectItemParameters>> = None;
+                let mut __f13: Option<Option<ListRequestSelectItemStatus>> = None;
+                let mut __f14: Option<::serde_json::Value> = None;
+                let mut __f15: Option<Option<ListRequestSelectItemUserStatus>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<::serde_json::Value> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<i64>> = None;
+                let mut __f21: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIVITY" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIVITY"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<ListRequestSelectItemActivity>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "ACTIVITY_NAME" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ACTIVITY_NAME"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DESCRIPTION" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DOCUMENT_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DOCUMENT_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DOCUMENT_NAME" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DOCUMENT_NAME"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DOCUMENT_URL" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DOCUMENT_URL"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ENTITY" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ENTITY"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MODIFIED" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MODIFIED"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MODULE_ID" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MODULE_ID"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OVERDUE_DATE" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("OVERDUE_DATE"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PARAMETERS" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PARAMETERS"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<ListRequestSelectItemParameters>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "STATUS" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("STATUS"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<ListRequestSelectItemStatus>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_ID" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
+                            }
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "USER_STATUS" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_STATUS"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<ListRequestSelectItemUserStatus>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKFLOW_ID" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKFLOW_ID"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKFLOW_STARTED" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKFLOW_STARTED"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKFLOW_STARTED_BY" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKFLOW_STARTED_BY"),
+                                );
+                            }
+                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "WORKFLOW_STATE" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKFLOW_STATE"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKFLOW_TEMPLATE_ID" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKFLOW_TEMPLATE_ID"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKFLOW_TEMPLATE_NAME" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "WORKFLOW_TEMPLATE_NAME",
+                                    ),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequestSelectItem {
+                    activity: __f0.unwrap_or_default(),
+                    activity_name: __f1.unwrap_or_default(),
+                    description: __f2.unwrap_or_default(),
+                    document_id: __f3.unwrap_or_default(),
+                    document_name: __f4.unwrap_or_default(),
+                    document_url: __f5.unwrap_or_default(),
+                    entity: __f6.unwrap_or_default(),
+                    id: __f7.unwrap_or_default(),
+                    modified: __f8.unwrap_or_default(),
+                    module_id: __f9.unwrap_or_default(),
+                    name: __f10.unwrap_or_default(),
+                    overdue_date: __f11.unwrap_or_default(),
+                    parameters: __f12.unwrap_or_default(),
+                    status: __f13.unwrap_or_default(),
+                    user_id: __f14.unwrap_or_default(),
+                    user_status: __f15.unwrap_or_default(),
+                    workflow_id: __f16.unwrap_or_default(),
+                    workflow_started: __f17.unwrap_or_default(),
+                    workflow_started_by: __f18.unwrap_or_default(),
+                    workflow_state: __f19.unwrap_or_default(),
+                    workflow_template_id: __f20.unwrap_or_default(),
+                    workflow_template_name: __f21.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequestSelectItem {
@@ -452,57 +933,163 @@ impl crate::runtime::loose::Loose for ListRequestSelectItemActivity {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequestSelectItemParameters {
-    #[serde(
-        rename = "CommentLabel",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CommentLabel", skip_serializing_if = "Option::is_none")]
     pub comment_label: Option<String>,
-    #[serde(
-        rename = "CommentRequired",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CommentRequired", skip_serializing_if = "Option::is_none")]
     pub comment_required: Option<ListRequestSelectItemParametersCommentRequired>,
-    #[serde(
-        rename = "Fields",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Fields", skip_serializing_if = "Option::is_none")]
     pub fields: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "ShowComment",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ShowComment", skip_serializing_if = "Option::is_none")]
     pub show_comment: Option<bool>,
-    #[serde(
-        rename = "StatusNoLabel",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "StatusNoLabel", skip_serializing_if = "Option::is_none")]
     pub status_no_label: Option<String>,
-    #[serde(
-        rename = "StatusOkLabel",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "StatusOkLabel", skip_serializing_if = "Option::is_none")]
     pub status_ok_label: Option<String>,
-    #[serde(
-        rename = "StatusYesLabel",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "StatusYesLabel", skip_serializing_if = "Option::is_none")]
     pub status_yes_label: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItemParameters {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequestSelectItemParameters;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequestSelectItemParameters")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequestSelectItemParameters, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<
+                    Option<ListRequestSelectItemParametersCommentRequired>,
+                > = None;
+                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<Option<bool>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CommentLabel" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CommentLabel"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CommentRequired" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CommentRequired"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<ListRequestSelectItemParametersCommentRequired>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "Fields" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("Fields"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "ShowComment" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ShowComment"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "StatusNoLabel" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("StatusNoLabel"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "StatusOkLabel" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("StatusOkLabel"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "StatusYesLabel" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("StatusYesLabel"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequestSelectItemParameters {
+                    comment_label: __f0.unwrap_or_default(),
+                    comment_required: __f1.unwrap_or_default(),
+                    fields: __f2.unwrap_or_default(),
+                    show_comment: __f3.unwrap_or_default(),
+                    status_no_label: __f4.unwrap_or_default(),
+                    status_ok_label: __f5.unwrap_or_default(),
+                    status_yes_label: __f6.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequestSelectItemParameters {
@@ -709,163 +1296,406 @@ impl crate::runtime::loose::Loose for ListRequestSelectItemUserStatus {
 /// The `result` of `bizproc.task.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponseItem {
-    #[serde(
-        rename = "ACTIVITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIVITY", skip_serializing_if = "Option::is_none")]
     pub activity: Option<ListResponseItemActivity>,
-    #[serde(
-        rename = "ACTIVITY_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIVITY_NAME", skip_serializing_if = "Option::is_none")]
     pub activity_name: Option<String>,
-    #[serde(
-        rename = "DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        rename = "DOCUMENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DOCUMENT_ID", skip_serializing_if = "Option::is_none")]
     pub document_id: Option<i64>,
-    #[serde(
-        rename = "DOCUMENT_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DOCUMENT_NAME", skip_serializing_if = "Option::is_none")]
     pub document_name: Option<String>,
-    #[serde(
-        rename = "DOCUMENT_URL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DOCUMENT_URL", skip_serializing_if = "Option::is_none")]
     pub document_url: Option<String>,
-    #[serde(
-        rename = "ENTITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ENTITY", skip_serializing_if = "Option::is_none")]
     pub entity: Option<String>,
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "MODIFIED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MODIFIED", skip_serializing_if = "Option::is_none")]
     pub modified: Option<String>,
-    #[serde(
-        rename = "MODULE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MODULE_ID", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<String>,
-    #[serde(
-        rename = "NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "OVERDUE_DATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OVERDUE_DATE", skip_serializing_if = "Option::is_none")]
     pub overdue_date: Option<String>,
-    #[serde(
-        rename = "PARAMETERS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PARAMETERS", skip_serializing_if = "Option::is_none")]
     pub parameters: Option<ListResponseItemParameters>,
-    #[serde(
-        rename = "STATUS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<ListResponseItemStatus>,
-    #[serde(
-        rename = "USER_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "USER_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
-    #[serde(
-        rename = "USER_STATUS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_STATUS", skip_serializing_if = "Option::is_none")]
     pub user_status: Option<ListResponseItemUserStatus>,
-    #[serde(
-        rename = "WORKFLOW_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKFLOW_ID", skip_serializing_if = "Option::is_none")]
     pub workflow_id: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "WORKFLOW_STARTED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKFLOW_STARTED", skip_serializing_if = "Option::is_none")]
     pub workflow_started: Option<String>,
     #[serde(
         rename = "WORKFLOW_STARTED_BY",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub workflow_started_by: ::serde_json::Value,
-    #[serde(
-        rename = "WORKFLOW_STATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKFLOW_STATE", skip_serializing_if = "Option::is_none")]
     pub workflow_state: Option<String>,
-    #[serde(
-        rename = "WORKFLOW_TEMPLATE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKFLOW_TEMPLATE_ID", skip_serializing_if = "Option::is_none")]
     pub workflow_template_id: Option<i64>,
-    #[serde(
-        rename = "WORKFLOW_TEMPLATE_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKFLOW_TEMPLATE_NAME", skip_serializing_if = "Option::is_none")]
     pub workflow_template_name: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListResponseItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListResponseItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListResponseItem, A::Error> {
+                let mut __f0: Option<Option<ListResponseItemActivity>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<i64>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<ListResponseItemParameters>> = None;
+                let mut __f13: Option<Option<ListResponseItemStatus>> = None;
+                let mut __f14: Option<::serde_json::Value> = None;
+                let mut __f15: Option<Option<ListResponseItemUserStatus>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<::serde_json::Value> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<i64>> = None;
+                let mut __f21: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIVITY" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIVITY"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<ListResponseItemActivity>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "ACTIVITY_NAME" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ACTIVITY_NAME"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DESCRIPTION" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DOCUMENT_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DOCUMENT_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DOCUMENT_NAME" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DOCUMENT_NAME"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DOCUMENT_URL" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DOCUMENT_URL"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ENTITY" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ENTITY"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MODIFIED" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MODIFIED"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MODULE_ID" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MODULE_ID"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OVERDUE_DATE" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("OVERDUE_DATE"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PARAMETERS" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PARAMETERS"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<ListResponseItemParameters>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "STATUS" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("STATUS"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<ListResponseItemStatus>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_ID" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
+                            }
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "USER_STATUS" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_STATUS"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<ListResponseItemUserStatus>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKFLOW_ID" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKFLOW_ID"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKFLOW_STARTED" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKFLOW_STARTED"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKFLOW_STARTED_BY" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKFLOW_STARTED_BY"),
+                                );
+                            }
+                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "WORKFLOW_STATE" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKFLOW_STATE"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKFLOW_TEMPLATE_ID" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKFLOW_TEMPLATE_ID"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKFLOW_TEMPLATE_NAME" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "WORKFLOW_TEMPLATE_NAME",
+                                    ),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListResponseItem {
+                    activity: __f0.unwrap_or_default(),
+                    activity_name: __f1.unwrap_or_default(),
+                    description: __f2.unwrap_or_default(),
+                    document_id: __f3.unwrap_or_default(),
+                    document_name: __f4.unwrap_or_default(),
+                    document_url: __f5.unwrap_or_default(),
+                    entity: __f6.unwrap_or_default(),
+                    id: __f7.unwrap_or_default(),
+                    modified: __f8.unwrap_or_default(),
+                    module_id: __f9.unwrap_or_default(),
+                    name: __f10.unwrap_or_default(),
+                    overdue_date: __f11.unwrap_or_default(),
+                    parameters: __f12.unwrap_or_default(),
+                    status: __f13.unwrap_or_default(),
+                    user_id: __f14.unwrap_or_default(),
+                    user_status: __f15.unwrap_or_default(),
+                    workflow_id: __f16.unwrap_or_default(),
+                    workflow_started: __f17.unwrap_or_default(),
+                    workflow_started_by: __f18.unwrap_or_default(),
+                    workflow_state: __f19.unwrap_or_default(),
+                    workflow_template_id: __f20.unwrap_or_default(),
+                    workflow_template_name: __f21.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListResponseItem {
@@ -947,57 +1777,163 @@ impl crate::runtime::loose::Loose for ListResponseItemActivity {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponseItemParameters {
-    #[serde(
-        rename = "CommentLabel",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CommentLabel", skip_serializing_if = "Option::is_none")]
     pub comment_label: Option<String>,
-    #[serde(
-        rename = "CommentRequired",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CommentRequired", skip_serializing_if = "Option::is_none")]
     pub comment_required: Option<ListResponseItemParametersCommentRequired>,
-    #[serde(
-        rename = "Fields",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "Fields", skip_serializing_if = "Option::is_none")]
     pub fields: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "ShowComment",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ShowComment", skip_serializing_if = "Option::is_none")]
     pub show_comment: Option<bool>,
-    #[serde(
-        rename = "StatusNoLabel",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "StatusNoLabel", skip_serializing_if = "Option::is_none")]
     pub status_no_label: Option<String>,
-    #[serde(
-        rename = "StatusOkLabel",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "StatusOkLabel", skip_serializing_if = "Option::is_none")]
     pub status_ok_label: Option<String>,
-    #[serde(
-        rename = "StatusYesLabel",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "StatusYesLabel", skip_serializing_if = "Option::is_none")]
     pub status_yes_label: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListResponseItemParameters {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListResponseItemParameters;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListResponseItemParameters")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListResponseItemParameters, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<
+                    Option<ListResponseItemParametersCommentRequired>,
+                > = None;
+                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<Option<bool>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CommentLabel" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CommentLabel"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CommentRequired" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CommentRequired"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<ListResponseItemParametersCommentRequired>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "Fields" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("Fields"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "ShowComment" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ShowComment"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "StatusNoLabel" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("StatusNoLabel"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "StatusOkLabel" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("StatusOkLabel"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "StatusYesLabel" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("StatusYesLabel"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListResponseItemParameters {
+                    comment_label: __f0.unwrap_or_default(),
+                    comment_required: __f1.unwrap_or_default(),
+                    fields: __f2.unwrap_or_default(),
+                    show_comment: __f3.unwrap_or_default(),
+                    status_no_label: __f4.unwrap_or_default(),
+                    status_ok_label: __f5.unwrap_or_default(),
+                    status_yes_label: __f6.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListResponseItemParameters {

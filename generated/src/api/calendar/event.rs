@@ -22,136 +22,459 @@ pub async fn add(
 }
 
 /// Parameters of `calendar.event.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub accessibility: Option<AddRequestAccessibility>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attendees: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_detect_section: Option<AddRequestAutoDetectSection>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub crm_fields: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Format: `date-time`.
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub from: String,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub from_ts: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub importance: Option<AddRequestImportance>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_meeting: Option<AddRequestIsMeeting>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting: Option<AddRequestMeeting>,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub name: String,
-    #[serde(rename = "ownerId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "ownerId")]
     pub owner_id: i64,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub private_event: Option<AddRequestPrivateEvent>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remind: Option<Vec<AddRequestRemindItem>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rrule: Option<AddRequestRrule>,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub section: i64,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_time: Option<AddRequestSkipTime>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text_color: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone_from: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone_to: Option<String>,
     /// Format: `date-time`.
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub to: String,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_ts: Option<i64>,
-    #[serde(rename = "type", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "type")]
     pub type_: AddRequestType,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<Option<AddRequestAccessibility>> = None;
+                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<Option<AddRequestAutoDetectSection>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<String> = None;
+                let mut __f7: Option<Option<i64>> = None;
+                let mut __f8: Option<Option<AddRequestImportance>> = None;
+                let mut __f9: Option<Option<AddRequestIsMeeting>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<AddRequestMeeting>> = None;
+                let mut __f12: Option<String> = None;
+                let mut __f13: Option<i64> = None;
+                let mut __f14: Option<Option<AddRequestPrivateEvent>> = None;
+                let mut __f15: Option<Option<Vec<AddRequestRemindItem>>> = None;
+                let mut __f16: Option<Option<AddRequestRrule>> = None;
+                let mut __f17: Option<i64> = None;
+                let mut __f18: Option<Option<AddRequestSkipTime>> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<String>> = None;
+                let mut __f22: Option<String> = None;
+                let mut __f23: Option<Option<i64>> = None;
+                let mut __f24: Option<AddRequestType> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "accessibility" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("accessibility"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestAccessibility>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "attendees" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("attendees"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "auto_detect_section" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("auto_detect_section"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestAutoDetectSection>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "color" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("color"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "crm_fields" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("crm_fields"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "description" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "from" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("from"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "from_ts" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("from_ts"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "importance" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("importance"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestImportance>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "is_meeting" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("is_meeting"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestIsMeeting>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "location" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("location"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "meeting" => {
+                            if __f11.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("meeting"));
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestMeeting>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "ownerId" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ownerId"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "private_event" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("private_event"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestPrivateEvent>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "remind" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("remind"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<AddRequestRemindItem>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "rrule" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("rrule"));
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestRrule>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "section" => {
+                            if __f17.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("section"));
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "skip_time" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("skip_time"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestSkipTime>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "text_color" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("text_color"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "timezone_from" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("timezone_from"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "timezone_to" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("timezone_to"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "to" => {
+                            if __f22.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("to"));
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "to_ts" => {
+                            if __f23.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("to_ts"));
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "type" => {
+                            if __f24.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("type"));
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<AddRequestType>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    accessibility: __f0.unwrap_or_default(),
+                    attendees: __f1.unwrap_or_default(),
+                    auto_detect_section: __f2.unwrap_or_default(),
+                    color: __f3.unwrap_or_default(),
+                    crm_fields: __f4.unwrap_or_default(),
+                    description: __f5.unwrap_or_default(),
+                    from: __f6.ok_or_else(|| ::serde::de::Error::missing_field("from"))?,
+                    from_ts: __f7.unwrap_or_default(),
+                    importance: __f8.unwrap_or_default(),
+                    is_meeting: __f9.unwrap_or_default(),
+                    location: __f10.unwrap_or_default(),
+                    meeting: __f11.unwrap_or_default(),
+                    name: __f12
+                        .ok_or_else(|| ::serde::de::Error::missing_field("name"))?,
+                    owner_id: __f13
+                        .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
+                    private_event: __f14.unwrap_or_default(),
+                    remind: __f15.unwrap_or_default(),
+                    rrule: __f16.unwrap_or_default(),
+                    section: __f17
+                        .ok_or_else(|| ::serde::de::Error::missing_field("section"))?,
+                    skip_time: __f18.unwrap_or_default(),
+                    text_color: __f19.unwrap_or_default(),
+                    timezone_from: __f20.unwrap_or_default(),
+                    timezone_to: __f21.unwrap_or_default(),
+                    to: __f22.ok_or_else(|| ::serde::de::Error::missing_field("to"))?,
+                    to_ts: __f23.unwrap_or_default(),
+                    type_: __f24
+                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -410,32 +733,104 @@ impl crate::runtime::loose::Loose for AddRequestIsMeeting {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestMeeting {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_invite: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hide_guests: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notify: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reinvite: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestMeeting {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestMeeting;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestMeeting")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestMeeting, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<bool>> = None;
+                let mut __f2: Option<Option<bool>> = None;
+                let mut __f3: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "allow_invite" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("allow_invite"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "hide_guests" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("hide_guests"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notify" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("notify"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "reinvite" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("reinvite"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestMeeting {
+                    allow_invite: __f0.unwrap_or_default(),
+                    hide_guests: __f1.unwrap_or_default(),
+                    notify: __f2.unwrap_or_default(),
+                    reinvite: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestMeeting {
@@ -505,21 +900,72 @@ impl crate::runtime::loose::Loose for AddRequestPrivateEvent {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestRemindItem {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
-    #[serde(
-        rename = "type",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddRequestRemindItemType>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestRemindItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestRemindItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestRemindItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestRemindItem, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<AddRequestRemindItemType>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "count" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("count"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "type" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("type"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestRemindItemType>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestRemindItem {
+                    count: __f0.unwrap_or_default(),
+                    type_: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestRemindItem {
@@ -593,44 +1039,120 @@ impl crate::runtime::loose::Loose for AddRequestRemindItemType {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestRrule {
-    #[serde(
-        rename = "BYDAY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BYDAY", skip_serializing_if = "Option::is_none")]
     pub byday: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "COUNT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COUNT", skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
-    #[serde(
-        rename = "FREQ",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FREQ", skip_serializing_if = "Option::is_none")]
     pub freq: Option<AddRequestRruleFreq>,
-    #[serde(
-        rename = "INTERVAL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "INTERVAL", skip_serializing_if = "Option::is_none")]
     pub interval: Option<i64>,
     /// Format: `date`.
-    #[serde(
-        rename = "UNTIL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UNTIL", skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestRrule {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestRrule;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestRrule")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestRrule, A::Error> {
+                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<Option<AddRequestRruleFreq>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "BYDAY" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("BYDAY"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "COUNT" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COUNT"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "FREQ" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FREQ"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestRruleFreq>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "INTERVAL" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("INTERVAL"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UNTIL" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UNTIL"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestRrule {
+                    byday: __f0.unwrap_or_default(),
+                    count: __f1.unwrap_or_default(),
+                    freq: __f2.unwrap_or_default(),
+                    interval: __f3.unwrap_or_default(),
+                    until: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestRrule {
@@ -849,10 +1371,52 @@ pub async fn delete(
 }
 
 /// Parameters of `calendar.event.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -882,32 +1446,118 @@ pub async fn get(
 }
 
 /// Parameters of `calendar.event.get`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     /// Format: `date`.
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
-    #[serde(rename = "ownerId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "ownerId")]
     pub owner_id: i64,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub section: Option<Vec<::serde_json::Value>>,
     /// Format: `date`.
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
-    #[serde(rename = "type", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "type")]
     pub type_: GetRequestType,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<GetRequestType> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "from" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("from"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ownerId" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ownerId"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "section" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("section"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "to" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("to"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "type" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("type"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<GetRequestType>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    from: __f0.unwrap_or_default(),
+                    owner_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
+                    section: __f2.unwrap_or_default(),
+                    to: __f3.unwrap_or_default(),
+                    type_: __f4.ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -984,402 +1634,983 @@ impl crate::runtime::loose::Loose for GetRequestType {
 /// The `result` of `calendar.event.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseItem {
-    #[serde(
-        rename = "ACCESSIBILITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACCESSIBILITY", skip_serializing_if = "Option::is_none")]
     pub accessibility: Option<String>,
-    #[serde(
-        rename = "ATTENDEES_CODES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ATTENDEES_CODES", skip_serializing_if = "Option::is_none")]
     pub attendees_codes: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "ATTENDEE_LIST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ATTENDEE_LIST", skip_serializing_if = "Option::is_none")]
     pub attendee_list: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "CAL_DAV_LABEL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CAL_DAV_LABEL", skip_serializing_if = "Option::is_none")]
     pub cal_dav_label: Option<String>,
-    #[serde(
-        rename = "CAL_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CAL_TYPE", skip_serializing_if = "Option::is_none")]
     pub cal_type: Option<String>,
-    #[serde(
-        rename = "COLLAB_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "COLLAB_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub collab_id: ::serde_json::Value,
-    #[serde(
-        rename = "COLOR",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
-    #[serde(
-        rename = "CREATED_BY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
-    #[serde(
-        rename = "DATE_CREATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    #[serde(
-        rename = "DATE_FROM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_FROM", skip_serializing_if = "Option::is_none")]
     pub date_from: Option<String>,
-    #[serde(
-        rename = "DATE_FROM_FORMATTED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_FROM_FORMATTED", skip_serializing_if = "Option::is_none")]
     pub date_from_formatted: Option<String>,
-    #[serde(
-        rename = "DATE_FROM_TS_UTC",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_FROM_TS_UTC", skip_serializing_if = "Option::is_none")]
     pub date_from_ts_utc: Option<String>,
-    #[serde(
-        rename = "DATE_TO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_TO", skip_serializing_if = "Option::is_none")]
     pub date_to: Option<String>,
-    #[serde(
-        rename = "DATE_TO_FORMATTED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_TO_FORMATTED", skip_serializing_if = "Option::is_none")]
     pub date_to_formatted: Option<String>,
-    #[serde(
-        rename = "DATE_TO_TS_UTC",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_TO_TS_UTC", skip_serializing_if = "Option::is_none")]
     pub date_to_ts_utc: Option<String>,
-    #[serde(
-        rename = "DAV_EXCH_LABEL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DAV_EXCH_LABEL", skip_serializing_if = "Option::is_none")]
     pub dav_exch_label: Option<String>,
-    #[serde(
-        rename = "DAV_XML_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DAV_XML_ID", skip_serializing_if = "Option::is_none")]
     pub dav_xml_id: Option<String>,
-    #[serde(
-        rename = "DELETED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DELETED", skip_serializing_if = "Option::is_none")]
     pub deleted: Option<String>,
-    #[serde(
-        rename = "DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        rename = "DT_LENGTH",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DT_LENGTH", skip_serializing_if = "Option::is_none")]
     pub dt_length: Option<i64>,
-    #[serde(
-        rename = "DT_SKIP_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DT_SKIP_TIME", skip_serializing_if = "Option::is_none")]
     pub dt_skip_time: Option<String>,
-    #[serde(
-        rename = "EVENT_TYPE",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "EVENT_TYPE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub event_type: ::serde_json::Value,
-    #[serde(
-        rename = "EXDATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EXDATE", skip_serializing_if = "Option::is_none")]
     pub exdate: Option<String>,
-    #[serde(
-        rename = "G_EVENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "G_EVENT_ID", skip_serializing_if = "Option::is_none")]
     pub g_event_id: Option<String>,
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(
-        rename = "IMPORTANCE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IMPORTANCE", skip_serializing_if = "Option::is_none")]
     pub importance: Option<String>,
-    #[serde(
-        rename = "IS_MEETING",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IS_MEETING", skip_serializing_if = "Option::is_none")]
     pub is_meeting: Option<bool>,
-    #[serde(
-        rename = "LOCATION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    #[serde(
-        rename = "MEETING",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MEETING", skip_serializing_if = "Option::is_none")]
     pub meeting: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "MEETING_HOST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MEETING_HOST", skip_serializing_if = "Option::is_none")]
     pub meeting_host: Option<String>,
-    #[serde(
-        rename = "MEETING_STATUS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MEETING_STATUS", skip_serializing_if = "Option::is_none")]
     pub meeting_status: Option<String>,
-    #[serde(
-        rename = "NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(
         rename = "ORIGINAL_DATE_FROM",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub original_date_from: ::serde_json::Value,
-    #[serde(
-        rename = "OWNER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
-    #[serde(
-        rename = "PARENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
-    #[serde(
-        rename = "PRIVATE_EVENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PRIVATE_EVENT", skip_serializing_if = "Option::is_none")]
     pub private_event: Option<String>,
-    #[serde(
-        rename = "RECURRENCE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RECURRENCE_ID", skip_serializing_if = "Option::is_none")]
     pub recurrence_id: Option<i64>,
-    #[serde(
-        rename = "RELATIONS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RELATIONS", skip_serializing_if = "Option::is_none")]
     pub relations: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "REMIND",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "REMIND", skip_serializing_if = "Option::is_none")]
     pub remind: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "RRULE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RRULE", skip_serializing_if = "Option::is_none")]
     pub rrule: Option<::serde_json::Map<String, ::serde_json::Value>>,
     #[serde(
         rename = "SECTION_DAV_XML_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub section_dav_xml_id: ::serde_json::Value,
-    #[serde(
-        rename = "SECTION_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SECTION_ID", skip_serializing_if = "Option::is_none")]
     pub section_id: Option<String>,
-    #[serde(
-        rename = "SECT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SECT_ID", skip_serializing_if = "Option::is_none")]
     pub sect_id: Option<String>,
     #[serde(
         rename = "SYNC_STATUS",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub sync_status: ::serde_json::Value,
-    #[serde(
-        rename = "TIMESTAMP_X",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
-    #[serde(
-        rename = "TZ_FROM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TZ_FROM", skip_serializing_if = "Option::is_none")]
     pub tz_from: Option<String>,
-    #[serde(
-        rename = "TZ_OFFSET_FROM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TZ_OFFSET_FROM", skip_serializing_if = "Option::is_none")]
     pub tz_offset_from: Option<String>,
-    #[serde(
-        rename = "TZ_OFFSET_TO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TZ_OFFSET_TO", skip_serializing_if = "Option::is_none")]
     pub tz_offset_to: Option<String>,
-    #[serde(
-        rename = "TZ_TO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TZ_TO", skip_serializing_if = "Option::is_none")]
     pub tz_to: Option<String>,
-    #[serde(
-        rename = "UF_CRM_CAL_EVENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_CRM_CAL_EVENT", skip_serializing_if = "Option::is_none")]
     pub uf_crm_cal_event: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "UF_WEBDAV_CAL_EVENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_WEBDAV_CAL_EVENT", skip_serializing_if = "Option::is_none")]
     pub uf_webdav_cal_event: Option<bool>,
-    #[serde(
-        rename = "VERSION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VERSION", skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
-    #[serde(
-        rename = "attendeesEntityList",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "attendeesEntityList", skip_serializing_if = "Option::is_none")]
     pub attendees_entity_list: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "~DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "~DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description_2: Option<String>,
-    #[serde(
-        rename = "~RRULE_DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "~RRULE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub rrule_description: Option<String>,
-    #[serde(
-        rename = "~USER_OFFSET_FROM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "~USER_OFFSET_FROM", skip_serializing_if = "Option::is_none")]
     pub user_offset_from: Option<i64>,
-    #[serde(
-        rename = "~USER_OFFSET_TO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "~USER_OFFSET_TO", skip_serializing_if = "Option::is_none")]
     pub user_offset_to: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseItem, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<Option<String>> = None;
+                let mut __f19: Option<Option<i64>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<::serde_json::Value> = None;
+                let mut __f22: Option<Option<String>> = None;
+                let mut __f23: Option<Option<String>> = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<Option<String>> = None;
+                let mut __f26: Option<Option<bool>> = None;
+                let mut __f27: Option<Option<String>> = None;
+                let mut __f28: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<String>> = None;
+                let mut __f31: Option<Option<String>> = None;
+                let mut __f32: Option<::serde_json::Value> = None;
+                let mut __f33: Option<Option<String>> = None;
+                let mut __f34: Option<Option<String>> = None;
+                let mut __f35: Option<Option<String>> = None;
+                let mut __f36: Option<Option<i64>> = None;
+                let mut __f37: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f38: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f39: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f40: Option<::serde_json::Value> = None;
+                let mut __f41: Option<Option<String>> = None;
+                let mut __f42: Option<Option<String>> = None;
+                let mut __f43: Option<::serde_json::Value> = None;
+                let mut __f44: Option<Option<String>> = None;
+                let mut __f45: Option<Option<String>> = None;
+                let mut __f46: Option<Option<String>> = None;
+                let mut __f47: Option<Option<String>> = None;
+                let mut __f48: Option<Option<String>> = None;
+                let mut __f49: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f50: Option<Option<bool>> = None;
+                let mut __f51: Option<Option<String>> = None;
+                let mut __f52: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f53: Option<Option<String>> = None;
+                let mut __f54: Option<Option<String>> = None;
+                let mut __f55: Option<Option<i64>> = None;
+                let mut __f56: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACCESSIBILITY" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ACCESSIBILITY"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ATTENDEES_CODES" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ATTENDEES_CODES"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "ATTENDEE_LIST" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ATTENDEE_LIST"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CAL_DAV_LABEL" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CAL_DAV_LABEL"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CAL_TYPE" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CAL_TYPE"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COLLAB_ID" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COLLAB_ID"),
+                                );
+                            }
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "COLOR" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COLOR"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CREATED_BY" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CREATED_BY"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_CREATE" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_FROM" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_FROM"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_FROM_FORMATTED" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_FROM_FORMATTED"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_FROM_TS_UTC" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_FROM_TS_UTC"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_TO" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DATE_TO"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_TO_FORMATTED" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_TO_FORMATTED"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_TO_TS_UTC" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_TO_TS_UTC"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DAV_EXCH_LABEL" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DAV_EXCH_LABEL"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DAV_XML_ID" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DAV_XML_ID"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DELETED" => {
+                            if __f17.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DELETED"));
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DESCRIPTION" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DT_LENGTH" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DT_LENGTH"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DT_SKIP_TIME" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DT_SKIP_TIME"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EVENT_TYPE" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EVENT_TYPE"),
+                                );
+                            }
+                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "EXDATE" => {
+                            if __f22.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("EXDATE"));
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "G_EVENT_ID" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("G_EVENT_ID"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f24.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IMPORTANCE" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IMPORTANCE"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IS_MEETING" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IS_MEETING"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LOCATION" => {
+                            if __f27.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LOCATION"));
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MEETING" => {
+                            if __f28.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MEETING"));
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "MEETING_HOST" => {
+                            if __f29.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MEETING_HOST"),
+                                );
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MEETING_STATUS" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MEETING_STATUS"),
+                                );
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f31.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGINAL_DATE_FROM" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGINAL_DATE_FROM"),
+                                );
+                            }
+                            __f32 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "OWNER_ID" => {
+                            if __f33.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OWNER_ID"));
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PARENT_ID" => {
+                            if __f34.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PARENT_ID"),
+                                );
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PRIVATE_EVENT" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PRIVATE_EVENT"),
+                                );
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RECURRENCE_ID" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RECURRENCE_ID"),
+                                );
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RELATIONS" => {
+                            if __f37.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RELATIONS"),
+                                );
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "REMIND" => {
+                            if __f38.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("REMIND"));
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "RRULE" => {
+                            if __f39.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("RRULE"));
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SECTION_DAV_XML_ID" => {
+                            if __f40.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SECTION_DAV_XML_ID"),
+                                );
+                            }
+                            __f40 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "SECTION_ID" => {
+                            if __f41.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SECTION_ID"),
+                                );
+                            }
+                            __f41 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SECT_ID" => {
+                            if __f42.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SECT_ID"));
+                            }
+                            __f42 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SYNC_STATUS" => {
+                            if __f43.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SYNC_STATUS"),
+                                );
+                            }
+                            __f43 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "TIMESTAMP_X" => {
+                            if __f44.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TIMESTAMP_X"),
+                                );
+                            }
+                            __f44 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TZ_FROM" => {
+                            if __f45.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TZ_FROM"));
+                            }
+                            __f45 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TZ_OFFSET_FROM" => {
+                            if __f46.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TZ_OFFSET_FROM"),
+                                );
+                            }
+                            __f46 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TZ_OFFSET_TO" => {
+                            if __f47.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TZ_OFFSET_TO"),
+                                );
+                            }
+                            __f47 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TZ_TO" => {
+                            if __f48.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TZ_TO"));
+                            }
+                            __f48 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_CRM_CAL_EVENT" => {
+                            if __f49.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_CRM_CAL_EVENT"),
+                                );
+                            }
+                            __f49 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_WEBDAV_CAL_EVENT" => {
+                            if __f50.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_WEBDAV_CAL_EVENT"),
+                                );
+                            }
+                            __f50 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VERSION" => {
+                            if __f51.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("VERSION"));
+                            }
+                            __f51 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "attendeesEntityList" => {
+                            if __f52.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("attendeesEntityList"),
+                                );
+                            }
+                            __f52 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "~DESCRIPTION" => {
+                            if __f53.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("~DESCRIPTION"),
+                                );
+                            }
+                            __f53 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "~RRULE_DESCRIPTION" => {
+                            if __f54.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("~RRULE_DESCRIPTION"),
+                                );
+                            }
+                            __f54 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "~USER_OFFSET_FROM" => {
+                            if __f55.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("~USER_OFFSET_FROM"),
+                                );
+                            }
+                            __f55 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "~USER_OFFSET_TO" => {
+                            if __f56.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("~USER_OFFSET_TO"),
+                                );
+                            }
+                            __f56 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseItem {
+                    accessibility: __f0.unwrap_or_default(),
+                    attendees_codes: __f1.unwrap_or_default(),
+                    attendee_list: __f2.unwrap_or_default(),
+                    cal_dav_label: __f3.unwrap_or_default(),
+                    cal_type: __f4.unwrap_or_default(),
+                    collab_id: __f5.unwrap_or_default(),
+                    color: __f6.unwrap_or_default(),
+                    created_by: __f7.unwrap_or_default(),
+                    date_create: __f8.unwrap_or_default(),
+                    date_from: __f9.unwrap_or_default(),
+                    date_from_formatted: __f10.unwrap_or_default(),
+                    date_from_ts_utc: __f11.unwrap_or_default(),
+                    date_to: __f12.unwrap_or_default(),
+                    date_to_formatted: __f13.unwrap_or_default(),
+                    date_to_ts_utc: __f14.unwrap_or_default(),
+                    dav_exch_label: __f15.unwrap_or_default(),
+                    dav_xml_id: __f16.unwrap_or_default(),
+                    deleted: __f17.unwrap_or_default(),
+                    description: __f18.unwrap_or_default(),
+                    dt_length: __f19.unwrap_or_default(),
+                    dt_skip_time: __f20.unwrap_or_default(),
+                    event_type: __f21.unwrap_or_default(),
+                    exdate: __f22.unwrap_or_default(),
+                    g_event_id: __f23.unwrap_or_default(),
+                    id: __f24.unwrap_or_default(),
+                    importance: __f25.unwrap_or_default(),
+                    is_meeting: __f26.unwrap_or_default(),
+                    location: __f27.unwrap_or_default(),
+                    meeting: __f28.unwrap_or_default(),
+                    meeting_host: __f29.unwrap_or_default(),
+                    meeting_status: __f30.unwrap_or_default(),
+                    name: __f31.unwrap_or_default(),
+                    original_date_from: __f32.unwrap_or_default(),
+                    owner_id: __f33.unwrap_or_default(),
+                    parent_id: __f34.unwrap_or_default(),
+                    private_event: __f35.unwrap_or_default(),
+                    recurrence_id: __f36.unwrap_or_default(),
+                    relations: __f37.unwrap_or_default(),
+                    remind: __f38.unwrap_or_default(),
+                    rrule: __f39.unwrap_or_default(),
+                    section_dav_xml_id: __f40.unwrap_or_default(),
+                    section_id: __f41.unwrap_or_default(),
+                    sect_id: __f42.unwrap_or_default(),
+                    sync_status: __f43.unwrap_or_default(),
+                    timestamp_x: __f44.unwrap_or_default(),
+                    tz_from: __f45.unwrap_or_default(),
+                    tz_offset_from: __f46.unwrap_or_default(),
+                    tz_offset_to: __f47.unwrap_or_default(),
+                    tz_to: __f48.unwrap_or_default(),
+                    uf_crm_cal_event: __f49.unwrap_or_default(),
+                    uf_webdav_cal_event: __f50.unwrap_or_default(),
+                    version: __f51.unwrap_or_default(),
+                    attendees_entity_list: __f52.unwrap_or_default(),
+                    description_2: __f53.unwrap_or_default(),
+                    rrule_description: __f54.unwrap_or_default(),
+                    user_offset_from: __f55.unwrap_or_default(),
+                    user_offset_to: __f56.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseItem {
@@ -1406,10 +2637,52 @@ pub async fn getbyid(
 }
 
 /// Parameters of `calendar.event.getbyid`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetbyidRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetbyidRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetbyidRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetbyidRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetbyidRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetbyidRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetbyidRequest {
@@ -1421,404 +2694,981 @@ impl crate::runtime::loose::Loose for GetbyidRequest {
 }
 
 /// The `result` of `calendar.event.getbyid`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetbyidResponse {
-    #[serde(
-        rename = "ACCESSIBILITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACCESSIBILITY", skip_serializing_if = "Option::is_none")]
     pub accessibility: Option<String>,
-    #[serde(
-        rename = "ATTENDEES_CODES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ATTENDEES_CODES", skip_serializing_if = "Option::is_none")]
     pub attendees_codes: Option<Vec<String>>,
-    #[serde(
-        rename = "ATTENDEE_LIST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ATTENDEE_LIST", skip_serializing_if = "Option::is_none")]
     pub attendee_list: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-    #[serde(
-        rename = "CAL_DAV_LABEL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CAL_DAV_LABEL", skip_serializing_if = "Option::is_none")]
     pub cal_dav_label: Option<String>,
-    #[serde(
-        rename = "CAL_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CAL_TYPE", skip_serializing_if = "Option::is_none")]
     pub cal_type: Option<String>,
-    #[serde(
-        rename = "COLLAB_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "COLLAB_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub collab_id: ::serde_json::Value,
-    #[serde(
-        rename = "COLOR",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
-    #[serde(
-        rename = "CREATED_BY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
-    #[serde(
-        rename = "DATE_CREATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    #[serde(
-        rename = "DATE_FROM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_FROM", skip_serializing_if = "Option::is_none")]
     pub date_from: Option<String>,
-    #[serde(
-        rename = "DATE_FROM_FORMATTED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_FROM_FORMATTED", skip_serializing_if = "Option::is_none")]
     pub date_from_formatted: Option<String>,
-    #[serde(
-        rename = "DATE_FROM_TS_UTC",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_FROM_TS_UTC", skip_serializing_if = "Option::is_none")]
     pub date_from_ts_utc: Option<String>,
-    #[serde(
-        rename = "DATE_TO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_TO", skip_serializing_if = "Option::is_none")]
     pub date_to: Option<String>,
-    #[serde(
-        rename = "DATE_TO_FORMATTED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_TO_FORMATTED", skip_serializing_if = "Option::is_none")]
     pub date_to_formatted: Option<String>,
-    #[serde(
-        rename = "DATE_TO_TS_UTC",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_TO_TS_UTC", skip_serializing_if = "Option::is_none")]
     pub date_to_ts_utc: Option<String>,
-    #[serde(
-        rename = "DAV_EXCH_LABEL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DAV_EXCH_LABEL", skip_serializing_if = "Option::is_none")]
     pub dav_exch_label: Option<String>,
-    #[serde(
-        rename = "DAV_XML_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DAV_XML_ID", skip_serializing_if = "Option::is_none")]
     pub dav_xml_id: Option<String>,
-    #[serde(
-        rename = "DELETED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DELETED", skip_serializing_if = "Option::is_none")]
     pub deleted: Option<String>,
-    #[serde(
-        rename = "DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        rename = "DT_LENGTH",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DT_LENGTH", skip_serializing_if = "Option::is_none")]
     pub dt_length: Option<i64>,
-    #[serde(
-        rename = "DT_SKIP_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DT_SKIP_TIME", skip_serializing_if = "Option::is_none")]
     pub dt_skip_time: Option<String>,
-    #[serde(
-        rename = "EVENT_TYPE",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "EVENT_TYPE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub event_type: ::serde_json::Value,
-    #[serde(
-        rename = "EXDATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EXDATE", skip_serializing_if = "Option::is_none")]
     pub exdate: Option<String>,
-    #[serde(
-        rename = "G_EVENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "G_EVENT_ID", skip_serializing_if = "Option::is_none")]
     pub g_event_id: Option<String>,
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(
-        rename = "IMPORTANCE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IMPORTANCE", skip_serializing_if = "Option::is_none")]
     pub importance: Option<String>,
-    #[serde(
-        rename = "IS_MEETING",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IS_MEETING", skip_serializing_if = "Option::is_none")]
     pub is_meeting: Option<bool>,
-    #[serde(
-        rename = "LOCATION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    #[serde(
-        rename = "MEETING",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MEETING", skip_serializing_if = "Option::is_none")]
     pub meeting: Option<GetbyidResponseMeeting>,
-    #[serde(
-        rename = "MEETING_HOST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MEETING_HOST", skip_serializing_if = "Option::is_none")]
     pub meeting_host: Option<String>,
-    #[serde(
-        rename = "MEETING_STATUS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MEETING_STATUS", skip_serializing_if = "Option::is_none")]
     pub meeting_status: Option<String>,
-    #[serde(
-        rename = "NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(
         rename = "ORIGINAL_DATE_FROM",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub original_date_from: ::serde_json::Value,
-    #[serde(
-        rename = "OWNER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
-    #[serde(
-        rename = "PARENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
-    #[serde(
-        rename = "PRIVATE_EVENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PRIVATE_EVENT", skip_serializing_if = "Option::is_none")]
     pub private_event: Option<String>,
-    #[serde(
-        rename = "RECURRENCE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RECURRENCE_ID", skip_serializing_if = "Option::is_none")]
     pub recurrence_id: Option<i64>,
-    #[serde(
-        rename = "RELATIONS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RELATIONS", skip_serializing_if = "Option::is_none")]
     pub relations: Option<GetbyidResponseRelations>,
-    #[serde(
-        rename = "REMIND",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "REMIND", skip_serializing_if = "Option::is_none")]
     pub remind: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-    #[serde(
-        rename = "RRULE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RRULE", skip_serializing_if = "Option::is_none")]
     pub rrule: Option<GetbyidResponseRrule>,
     #[serde(
         rename = "SECTION_DAV_XML_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub section_dav_xml_id: ::serde_json::Value,
-    #[serde(
-        rename = "SECTION_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SECTION_ID", skip_serializing_if = "Option::is_none")]
     pub section_id: Option<String>,
-    #[serde(
-        rename = "SECT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SECT_ID", skip_serializing_if = "Option::is_none")]
     pub sect_id: Option<String>,
     #[serde(
         rename = "SYNC_STATUS",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub sync_status: ::serde_json::Value,
-    #[serde(
-        rename = "TIMESTAMP_X",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
-    #[serde(
-        rename = "TZ_FROM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TZ_FROM", skip_serializing_if = "Option::is_none")]
     pub tz_from: Option<String>,
-    #[serde(
-        rename = "TZ_OFFSET_FROM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TZ_OFFSET_FROM", skip_serializing_if = "Option::is_none")]
     pub tz_offset_from: Option<String>,
-    #[serde(
-        rename = "TZ_OFFSET_TO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TZ_OFFSET_TO", skip_serializing_if = "Option::is_none")]
     pub tz_offset_to: Option<String>,
-    #[serde(
-        rename = "TZ_TO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TZ_TO", skip_serializing_if = "Option::is_none")]
     pub tz_to: Option<String>,
-    #[serde(
-        rename = "UF_CRM_CAL_EVENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_CRM_CAL_EVENT", skip_serializing_if = "Option::is_none")]
     pub uf_crm_cal_event: Option<Vec<String>>,
-    #[serde(
-        rename = "UF_WEBDAV_CAL_EVENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_WEBDAV_CAL_EVENT", skip_serializing_if = "Option::is_none")]
     pub uf_webdav_cal_event: Option<bool>,
-    #[serde(
-        rename = "VERSION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VERSION", skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
-    #[serde(
-        rename = "attendeesEntityList",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "attendeesEntityList", skip_serializing_if = "Option::is_none")]
     pub attendees_entity_list: Option<
         Vec<::serde_json::Map<String, ::serde_json::Value>>,
     >,
-    #[serde(
-        rename = "~DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "~DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description_2: Option<String>,
-    #[serde(
-        rename = "~RRULE_DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "~RRULE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub rrule_description: Option<String>,
-    #[serde(
-        rename = "~USER_OFFSET_FROM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "~USER_OFFSET_FROM", skip_serializing_if = "Option::is_none")]
     pub user_offset_from: Option<i64>,
-    #[serde(
-        rename = "~USER_OFFSET_TO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "~USER_OFFSET_TO", skip_serializing_if = "Option::is_none")]
     pub user_offset_to: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetbyidResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetbyidResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetbyidResponse, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<Vec<String>>> = None;
+                let mut __f2: Option<
+                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                > = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<Option<String>> = None;
+                let mut __f19: Option<Option<i64>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<::serde_json::Value> = None;
+                let mut __f22: Option<Option<String>> = None;
+                let mut __f23: Option<Option<String>> = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<Option<String>> = None;
+                let mut __f26: Option<Option<bool>> = None;
+                let mut __f27: Option<Option<String>> = None;
+                let mut __f28: Option<Option<GetbyidResponseMeeting>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<String>> = None;
+                let mut __f31: Option<Option<String>> = None;
+                let mut __f32: Option<::serde_json::Value> = None;
+                let mut __f33: Option<Option<String>> = None;
+                let mut __f34: Option<Option<String>> = None;
+                let mut __f35: Option<Option<String>> = None;
+                let mut __f36: Option<Option<i64>> = None;
+                let mut __f37: Option<Option<GetbyidResponseRelations>> = None;
+                let mut __f38: Option<
+                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                > = None;
+                let mut __f39: Option<Option<GetbyidResponseRrule>> = None;
+                let mut __f40: Option<::serde_json::Value> = None;
+                let mut __f41: Option<Option<String>> = None;
+                let mut __f42: Option<Option<String>> = None;
+                let mut __f43: Option<::serde_json::Value> = None;
+                let mut __f44: Option<Option<String>> = None;
+                let mut __f45: Option<Option<String>> = None;
+                let mut __f46: Option<Option<String>> = None;
+                let mut __f47: Option<Option<String>> = None;
+                let mut __f48: Option<Option<String>> = None;
+                let mut __f49: Option<Option<Vec<String>>> = None;
+                let mut __f50: Option<Option<bool>> = None;
+                let mut __f51: Option<Option<String>> = None;
+                let mut __f52: Option<
+                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                > = None;
+                let mut __f53: Option<Option<String>> = None;
+                let mut __f54: Option<Option<String>> = None;
+                let mut __f55: Option<Option<i64>> = None;
+                let mut __f56: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACCESSIBILITY" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ACCESSIBILITY"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ATTENDEES_CODES" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ATTENDEES_CODES"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ATTENDEE_LIST" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ATTENDEE_LIST"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CAL_DAV_LABEL" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CAL_DAV_LABEL"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CAL_TYPE" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CAL_TYPE"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COLLAB_ID" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COLLAB_ID"),
+                                );
+                            }
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "COLOR" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COLOR"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CREATED_BY" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CREATED_BY"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_CREATE" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_FROM" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_FROM"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_FROM_FORMATTED" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_FROM_FORMATTED"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_FROM_TS_UTC" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_FROM_TS_UTC"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_TO" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DATE_TO"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_TO_FORMATTED" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_TO_FORMATTED"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_TO_TS_UTC" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_TO_TS_UTC"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DAV_EXCH_LABEL" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DAV_EXCH_LABEL"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DAV_XML_ID" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DAV_XML_ID"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DELETED" => {
+                            if __f17.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DELETED"));
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DESCRIPTION" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DT_LENGTH" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DT_LENGTH"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DT_SKIP_TIME" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DT_SKIP_TIME"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EVENT_TYPE" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EVENT_TYPE"),
+                                );
+                            }
+                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "EXDATE" => {
+                            if __f22.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("EXDATE"));
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "G_EVENT_ID" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("G_EVENT_ID"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f24.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IMPORTANCE" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IMPORTANCE"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IS_MEETING" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IS_MEETING"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LOCATION" => {
+                            if __f27.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LOCATION"));
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MEETING" => {
+                            if __f28.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MEETING"));
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetbyidResponseMeeting>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "MEETING_HOST" => {
+                            if __f29.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MEETING_HOST"),
+                                );
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MEETING_STATUS" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MEETING_STATUS"),
+                                );
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f31.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGINAL_DATE_FROM" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGINAL_DATE_FROM"),
+                                );
+                            }
+                            __f32 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "OWNER_ID" => {
+                            if __f33.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OWNER_ID"));
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PARENT_ID" => {
+                            if __f34.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PARENT_ID"),
+                                );
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PRIVATE_EVENT" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PRIVATE_EVENT"),
+                                );
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RECURRENCE_ID" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RECURRENCE_ID"),
+                                );
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RELATIONS" => {
+                            if __f37.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RELATIONS"),
+                                );
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetbyidResponseRelations>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "REMIND" => {
+                            if __f38.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("REMIND"));
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "RRULE" => {
+                            if __f39.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("RRULE"));
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetbyidResponseRrule>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SECTION_DAV_XML_ID" => {
+                            if __f40.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SECTION_DAV_XML_ID"),
+                                );
+                            }
+                            __f40 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "SECTION_ID" => {
+                            if __f41.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SECTION_ID"),
+                                );
+                            }
+                            __f41 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SECT_ID" => {
+                            if __f42.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SECT_ID"));
+                            }
+                            __f42 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SYNC_STATUS" => {
+                            if __f43.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SYNC_STATUS"),
+                                );
+                            }
+                            __f43 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "TIMESTAMP_X" => {
+                            if __f44.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TIMESTAMP_X"),
+                                );
+                            }
+                            __f44 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TZ_FROM" => {
+                            if __f45.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TZ_FROM"));
+                            }
+                            __f45 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TZ_OFFSET_FROM" => {
+                            if __f46.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TZ_OFFSET_FROM"),
+                                );
+                            }
+                            __f46 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TZ_OFFSET_TO" => {
+                            if __f47.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TZ_OFFSET_TO"),
+                                );
+                            }
+                            __f47 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TZ_TO" => {
+                            if __f48.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TZ_TO"));
+                            }
+                            __f48 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_CRM_CAL_EVENT" => {
+                            if __f49.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_CRM_CAL_EVENT"),
+                                );
+                            }
+                            __f49 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_WEBDAV_CAL_EVENT" => {
+                            if __f50.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_WEBDAV_CAL_EVENT"),
+                                );
+                            }
+                            __f50 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VERSION" => {
+                            if __f51.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("VERSION"));
+                            }
+                            __f51 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "attendeesEntityList" => {
+                            if __f52.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("attendeesEntityList"),
+                                );
+                            }
+                            __f52 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "~DESCRIPTION" => {
+                            if __f53.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("~DESCRIPTION"),
+                                );
+                            }
+                            __f53 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "~RRULE_DESCRIPTION" => {
+                            if __f54.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("~RRULE_DESCRIPTION"),
+                                );
+                            }
+                            __f54 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "~USER_OFFSET_FROM" => {
+                            if __f55.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("~USER_OFFSET_FROM"),
+                                );
+                            }
+                            __f55 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "~USER_OFFSET_TO" => {
+                            if __f56.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("~USER_OFFSET_TO"),
+                                );
+                            }
+                            __f56 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetbyidResponse {
+                    accessibility: __f0.unwrap_or_default(),
+                    attendees_codes: __f1.unwrap_or_default(),
+                    attendee_list: __f2.unwrap_or_default(),
+                    cal_dav_label: __f3.unwrap_or_default(),
+                    cal_type: __f4.unwrap_or_default(),
+                    collab_id: __f5.unwrap_or_default(),
+                    color: __f6.unwrap_or_default(),
+                    created_by: __f7.unwrap_or_default(),
+                    date_create: __f8.unwrap_or_default(),
+                    date_from: __f9.unwrap_or_default(),
+                    date_from_formatted: __f10.unwrap_or_default(),
+                    date_from_ts_utc: __f11.unwrap_or_default(),
+                    date_to: __f12.unwrap_or_default(),
+                    date_to_formatted: __f13.unwrap_or_default(),
+                    date_to_ts_utc: __f14.unwrap_or_default(),
+                    dav_exch_label: __f15.unwrap_or_default(),
+                    dav_xml_id: __f16.unwrap_or_default(),
+                    deleted: __f17.unwrap_or_default(),
+                    description: __f18.unwrap_or_default(),
+                    dt_length: __f19.unwrap_or_default(),
+                    dt_skip_time: __f20.unwrap_or_default(),
+                    event_type: __f21.unwrap_or_default(),
+                    exdate: __f22.unwrap_or_default(),
+                    g_event_id: __f23.unwrap_or_default(),
+                    id: __f24.unwrap_or_default(),
+                    importance: __f25.unwrap_or_default(),
+                    is_meeting: __f26.unwrap_or_default(),
+                    location: __f27.unwrap_or_default(),
+                    meeting: __f28.unwrap_or_default(),
+                    meeting_host: __f29.unwrap_or_default(),
+                    meeting_status: __f30.unwrap_or_default(),
+                    name: __f31.unwrap_or_default(),
+                    original_date_from: __f32.unwrap_or_default(),
+                    owner_id: __f33.unwrap_or_default(),
+                    parent_id: __f34.unwrap_or_default(),
+                    private_event: __f35.unwrap_or_default(),
+                    recurrence_id: __f36.unwrap_or_default(),
+                    relations: __f37.unwrap_or_default(),
+                    remind: __f38.unwrap_or_default(),
+                    rrule: __f39.unwrap_or_default(),
+                    section_dav_xml_id: __f40.unwrap_or_default(),
+                    section_id: __f41.unwrap_or_default(),
+                    sect_id: __f42.unwrap_or_default(),
+                    sync_status: __f43.unwrap_or_default(),
+                    timestamp_x: __f44.unwrap_or_default(),
+                    tz_from: __f45.unwrap_or_default(),
+                    tz_offset_from: __f46.unwrap_or_default(),
+                    tz_offset_to: __f47.unwrap_or_default(),
+                    tz_to: __f48.unwrap_or_default(),
+                    uf_crm_cal_event: __f49.unwrap_or_default(),
+                    uf_webdav_cal_event: __f50.unwrap_or_default(),
+                    version: __f51.unwrap_or_default(),
+                    attendees_entity_list: __f52.unwrap_or_default(),
+                    description_2: __f53.unwrap_or_default(),
+                    rrule_description: __f54.unwrap_or_default(),
+                    user_offset_from: __f55.unwrap_or_default(),
+                    user_offset_to: __f56.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetbyidResponse {
@@ -1829,64 +3679,172 @@ impl crate::runtime::loose::Loose for GetbyidResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetbyidResponseMeeting {
-    #[serde(
-        rename = "ALLOW_INVITE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ALLOW_INVITE", skip_serializing_if = "Option::is_none")]
     pub allow_invite: Option<bool>,
-    #[serde(
-        rename = "HIDE_GUESTS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "HIDE_GUESTS", skip_serializing_if = "Option::is_none")]
     pub hide_guests: Option<bool>,
-    #[serde(
-        rename = "HOST_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "HOST_NAME", skip_serializing_if = "Option::is_none")]
     pub host_name: Option<String>,
-    #[serde(
-        rename = "LANGUAGE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LANGUAGE_ID", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
-    #[serde(
-        rename = "MAIL_FROM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MAIL_FROM", skip_serializing_if = "Option::is_none")]
     pub mail_from: Option<String>,
-    #[serde(
-        rename = "MEETING_CREATOR",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MEETING_CREATOR", skip_serializing_if = "Option::is_none")]
     pub meeting_creator: Option<i64>,
-    #[serde(
-        rename = "NOTIFY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NOTIFY", skip_serializing_if = "Option::is_none")]
     pub notify: Option<bool>,
-    #[serde(
-        rename = "REINVITE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "REINVITE", skip_serializing_if = "Option::is_none")]
     pub reinvite: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeeting {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetbyidResponseMeeting;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetbyidResponseMeeting")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetbyidResponseMeeting, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<bool>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<i64>> = None;
+                let mut __f6: Option<Option<bool>> = None;
+                let mut __f7: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ALLOW_INVITE" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ALLOW_INVITE"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "HIDE_GUESTS" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("HIDE_GUESTS"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "HOST_NAME" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("HOST_NAME"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LANGUAGE_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LANGUAGE_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MAIL_FROM" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MAIL_FROM"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MEETING_CREATOR" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MEETING_CREATOR"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NOTIFY" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NOTIFY"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "REINVITE" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("REINVITE"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetbyidResponseMeeting {
+                    allow_invite: __f0.unwrap_or_default(),
+                    hide_guests: __f1.unwrap_or_default(),
+                    host_name: __f2.unwrap_or_default(),
+                    language_id: __f3.unwrap_or_default(),
+                    mail_from: __f4.unwrap_or_default(),
+                    meeting_creator: __f5.unwrap_or_default(),
+                    notify: __f6.unwrap_or_default(),
+                    reinvite: __f7.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetbyidResponseMeeting {
@@ -1897,22 +3855,74 @@ impl crate::runtime::loose::Loose for GetbyidResponseMeeting {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetbyidResponseRelations {
-    #[serde(
-        rename = "COMMENT_XML_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COMMENT_XML_ID", skip_serializing_if = "Option::is_none")]
     pub comment_xml_id: Option<String>,
-    #[serde(
-        rename = "ORIGINAL_RECURSION_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORIGINAL_RECURSION_ID", skip_serializing_if = "Option::is_none")]
     pub original_recursion_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetbyidResponseRelations {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetbyidResponseRelations;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetbyidResponseRelations")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetbyidResponseRelations, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "COMMENT_XML_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMMENT_XML_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGINAL_RECURSION_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGINAL_RECURSION_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetbyidResponseRelations {
+                    comment_xml_id: __f0.unwrap_or_default(),
+                    original_recursion_id: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetbyidResponseRelations {
@@ -1923,50 +3933,134 @@ impl crate::runtime::loose::Loose for GetbyidResponseRelations {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetbyidResponseRrule {
-    #[serde(
-        rename = "BYDAY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BYDAY", skip_serializing_if = "Option::is_none")]
     pub byday: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "FREQ",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FREQ", skip_serializing_if = "Option::is_none")]
     pub freq: Option<String>,
-    #[serde(
-        rename = "INTERVAL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "INTERVAL", skip_serializing_if = "Option::is_none")]
     pub interval: Option<i64>,
-    #[serde(
-        rename = "UNTIL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UNTIL", skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
-    #[serde(
-        rename = "UNTIL_TS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UNTIL_TS", skip_serializing_if = "Option::is_none")]
     pub until_ts: Option<i64>,
-    #[serde(
-        rename = "~UNTIL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "~UNTIL", skip_serializing_if = "Option::is_none")]
     pub until_2: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetbyidResponseRrule {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetbyidResponseRrule;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetbyidResponseRrule")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetbyidResponseRrule, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "BYDAY" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("BYDAY"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "FREQ" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FREQ"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "INTERVAL" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("INTERVAL"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UNTIL" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UNTIL"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UNTIL_TS" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UNTIL_TS"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "~UNTIL" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("~UNTIL"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetbyidResponseRrule {
+                    byday: __f0.unwrap_or_default(),
+                    freq: __f1.unwrap_or_default(),
+                    interval: __f2.unwrap_or_default(),
+                    until: __f3.unwrap_or_default(),
+                    until_ts: __f4.unwrap_or_default(),
+                    until_2: __f5.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetbyidResponseRrule {
@@ -1993,167 +4087,508 @@ pub async fn update(
 }
 
 /// Parameters of `calendar.event.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub accessibility: Option<UpdateRequestAccessibility>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attendees: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub crm_fields: Option<Vec<::serde_json::Value>>,
     /// Format: `date`.
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub current_date_from: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub from_ts: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<i64>,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub importance: Option<UpdateRequestImportance>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_meeting: Option<UpdateRequestIsMeeting>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting: Option<UpdateRequestMeeting>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "ownerId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "ownerId")]
     pub owner_id: i64,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub private_event: Option<UpdateRequestPrivateEvent>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub recurrence_mode: Option<UpdateRequestRecurrenceMode>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remind: Option<Vec<UpdateRequestRemindItem>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rrule: Option<UpdateRequestRrule>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub section: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_time: Option<UpdateRequestSkipTime>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text_color: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone_from: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone_to: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_ts: Option<i64>,
-    #[serde(rename = "type", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "type")]
     pub type_: UpdateRequestType,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<Option<UpdateRequestAccessibility>> = None;
+                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<i64>> = None;
+                let mut __f8: Option<Option<i64>> = None;
+                let mut __f9: Option<i64> = None;
+                let mut __f10: Option<Option<UpdateRequestImportance>> = None;
+                let mut __f11: Option<Option<UpdateRequestIsMeeting>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<UpdateRequestMeeting>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<i64> = None;
+                let mut __f16: Option<Option<UpdateRequestPrivateEvent>> = None;
+                let mut __f17: Option<Option<UpdateRequestRecurrenceMode>> = None;
+                let mut __f18: Option<Option<Vec<UpdateRequestRemindItem>>> = None;
+                let mut __f19: Option<Option<UpdateRequestRrule>> = None;
+                let mut __f20: Option<Option<i64>> = None;
+                let mut __f21: Option<Option<UpdateRequestSkipTime>> = None;
+                let mut __f22: Option<Option<String>> = None;
+                let mut __f23: Option<Option<String>> = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<Option<String>> = None;
+                let mut __f26: Option<Option<i64>> = None;
+                let mut __f27: Option<UpdateRequestType> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "accessibility" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("accessibility"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestAccessibility>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "attendees" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("attendees"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "color" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("color"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "crm_fields" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("crm_fields"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "current_date_from" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("current_date_from"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "description" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "from" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("from"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "from_ts" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("from_ts"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "host" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("host"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "importance" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("importance"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestImportance>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "is_meeting" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("is_meeting"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestIsMeeting>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "location" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("location"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "meeting" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("meeting"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestMeeting>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ownerId" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ownerId"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "private_event" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("private_event"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestPrivateEvent>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "recurrence_mode" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("recurrence_mode"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestRecurrenceMode>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "remind" => {
+                            if __f18.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("remind"));
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<UpdateRequestRemindItem>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "rrule" => {
+                            if __f19.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("rrule"));
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestRrule>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "section" => {
+                            if __f20.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("section"));
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "skip_time" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("skip_time"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestSkipTime>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "text_color" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("text_color"),
+                                );
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "timezone_from" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("timezone_from"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "timezone_to" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("timezone_to"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "to" => {
+                            if __f25.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("to"));
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "to_ts" => {
+                            if __f26.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("to_ts"));
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "type" => {
+                            if __f27.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("type"));
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<UpdateRequestType>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    accessibility: __f0.unwrap_or_default(),
+                    attendees: __f1.unwrap_or_default(),
+                    color: __f2.unwrap_or_default(),
+                    crm_fields: __f3.unwrap_or_default(),
+                    current_date_from: __f4.unwrap_or_default(),
+                    description: __f5.unwrap_or_default(),
+                    from: __f6.unwrap_or_default(),
+                    from_ts: __f7.unwrap_or_default(),
+                    host: __f8.unwrap_or_default(),
+                    id: __f9.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    importance: __f10.unwrap_or_default(),
+                    is_meeting: __f11.unwrap_or_default(),
+                    location: __f12.unwrap_or_default(),
+                    meeting: __f13.unwrap_or_default(),
+                    name: __f14.unwrap_or_default(),
+                    owner_id: __f15
+                        .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
+                    private_event: __f16.unwrap_or_default(),
+                    recurrence_mode: __f17.unwrap_or_default(),
+                    remind: __f18.unwrap_or_default(),
+                    rrule: __f19.unwrap_or_default(),
+                    section: __f20.unwrap_or_default(),
+                    skip_time: __f21.unwrap_or_default(),
+                    text_color: __f22.unwrap_or_default(),
+                    timezone_from: __f23.unwrap_or_default(),
+                    timezone_to: __f24.unwrap_or_default(),
+                    to: __f25.unwrap_or_default(),
+                    to_ts: __f26.unwrap_or_default(),
+                    type_: __f27
+                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {
@@ -2353,32 +4788,104 @@ impl crate::runtime::loose::Loose for UpdateRequestIsMeeting {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestMeeting {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_invite: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hide_guests: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notify: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reinvite: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestMeeting {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestMeeting;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestMeeting")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestMeeting, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<bool>> = None;
+                let mut __f2: Option<Option<bool>> = None;
+                let mut __f3: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "allow_invite" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("allow_invite"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "hide_guests" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("hide_guests"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notify" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("notify"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "reinvite" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("reinvite"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestMeeting {
+                    allow_invite: __f0.unwrap_or_default(),
+                    hide_guests: __f1.unwrap_or_default(),
+                    notify: __f2.unwrap_or_default(),
+                    reinvite: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestMeeting {
@@ -2511,21 +5018,72 @@ impl crate::runtime::loose::Loose for UpdateRequestRecurrenceMode {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestRemindItem {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
-    #[serde(
-        rename = "type",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<UpdateRequestRemindItemType>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestRemindItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestRemindItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestRemindItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestRemindItem, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<UpdateRequestRemindItemType>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "count" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("count"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "type" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("type"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestRemindItemType>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestRemindItem {
+                    count: __f0.unwrap_or_default(),
+                    type_: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestRemindItem {
@@ -2599,44 +5157,120 @@ impl crate::runtime::loose::Loose for UpdateRequestRemindItemType {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestRrule {
-    #[serde(
-        rename = "BYDAY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BYDAY", skip_serializing_if = "Option::is_none")]
     pub byday: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "COUNT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COUNT", skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
-    #[serde(
-        rename = "FREQ",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FREQ", skip_serializing_if = "Option::is_none")]
     pub freq: Option<UpdateRequestRruleFreq>,
-    #[serde(
-        rename = "INTERVAL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "INTERVAL", skip_serializing_if = "Option::is_none")]
     pub interval: Option<i64>,
     /// Format: `date`.
-    #[serde(
-        rename = "UNTIL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UNTIL", skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestRrule {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestRrule;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestRrule")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestRrule, A::Error> {
+                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<Option<UpdateRequestRruleFreq>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "BYDAY" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("BYDAY"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "COUNT" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COUNT"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "FREQ" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FREQ"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestRruleFreq>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "INTERVAL" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("INTERVAL"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UNTIL" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UNTIL"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestRrule {
+                    byday: __f0.unwrap_or_default(),
+                    count: __f1.unwrap_or_default(),
+                    freq: __f2.unwrap_or_default(),
+                    interval: __f3.unwrap_or_default(),
+                    until: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestRrule {

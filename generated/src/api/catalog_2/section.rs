@@ -20,10 +20,55 @@ pub async fn add(
 }
 
 /// Parameters of `catalog.section.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: AddRequestFields,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<AddRequestFields> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<AddRequestFields>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -34,56 +79,176 @@ impl crate::runtime::loose::Loose for AddRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFields {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<AddRequestFieldsActive>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        rename = "descriptionType",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "descriptionType", skip_serializing_if = "Option::is_none")]
     pub description_type: Option<String>,
     #[serde(rename = "iblockId")]
     pub iblock_id: ::serde_json::Value,
     #[serde(
         rename = "iblockSectionId",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub iblock_section_id: ::serde_json::Value,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub name: String,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(
-        rename = "xmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestFields, A::Error> {
+                let mut __f0: Option<Option<AddRequestFieldsActive>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<String> = None;
+                let mut __f7: Option<Option<i64>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "active" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("active"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestFieldsActive>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "code" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("code"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "description" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "descriptionType" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("descriptionType"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "iblockId" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("iblockId"));
+                            }
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "iblockSectionId" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("iblockSectionId"),
+                                );
+                            }
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "name" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "sort" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sort"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "xmlId" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestFields {
+                    active: __f0.unwrap_or_default(),
+                    code: __f1.unwrap_or_default(),
+                    description: __f2.unwrap_or_default(),
+                    description_type: __f3.unwrap_or_default(),
+                    iblock_id: __f4
+                        .ok_or_else(|| ::serde::de::Error::missing_field("iblockId"))?,
+                    iblock_section_id: __f5.unwrap_or_default(),
+                    name: __f6.ok_or_else(|| ::serde::de::Error::missing_field("name"))?,
+                    sort: __f7.unwrap_or_default(),
+                    xml_id: __f8.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestFields {
@@ -154,14 +319,57 @@ impl crate::runtime::loose::Loose for AddRequestFieldsActive {
 }
 
 /// The `result` of `catalog.section.add`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub section: Option<AddResponseSection>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddResponse, A::Error> {
+                let mut __f0: Option<Option<AddResponseSection>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "section" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("section"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddResponseSection>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddResponse {
+                    section: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddResponse {
@@ -172,72 +380,196 @@ impl crate::runtime::loose::Loose for AddResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddResponseSection {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        rename = "descriptionType",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "descriptionType", skip_serializing_if = "Option::is_none")]
     pub description_type: Option<String>,
-    #[serde(
-        rename = "iblockId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<i64>,
-    #[serde(
-        rename = "iblockSectionId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
     pub iblock_section_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(
-        rename = "xmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddResponseSection {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddResponseSection;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddResponseSection")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddResponseSection, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<i64>> = None;
+                let mut __f6: Option<Option<i64>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<i64>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "active" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("active"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "code" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("code"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "description" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "descriptionType" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("descriptionType"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "iblockId" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("iblockId"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "iblockSectionId" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("iblockSectionId"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "sort" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sort"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "xmlId" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddResponseSection {
+                    active: __f0.unwrap_or_default(),
+                    code: __f1.unwrap_or_default(),
+                    description: __f2.unwrap_or_default(),
+                    description_type: __f3.unwrap_or_default(),
+                    iblock_id: __f4.unwrap_or_default(),
+                    iblock_section_id: __f5.unwrap_or_default(),
+                    id: __f6.unwrap_or_default(),
+                    name: __f7.unwrap_or_default(),
+                    sort: __f8.unwrap_or_default(),
+                    xml_id: __f9.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddResponseSection {
@@ -264,9 +596,49 @@ pub async fn delete(
 }
 
 /// Parameters of `catalog.section.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -296,9 +668,49 @@ pub async fn get(
 }
 
 /// Parameters of `catalog.section.get`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -310,14 +722,57 @@ impl crate::runtime::loose::Loose for GetRequest {
 }
 
 /// The `result` of `catalog.section.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub section: Option<GetResponseSection>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponse, A::Error> {
+                let mut __f0: Option<Option<GetResponseSection>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "section" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("section"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseSection>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponse {
+                    section: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponse {
@@ -328,72 +783,196 @@ impl crate::runtime::loose::Loose for GetResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseSection {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        rename = "descriptionType",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "descriptionType", skip_serializing_if = "Option::is_none")]
     pub description_type: Option<String>,
-    #[serde(
-        rename = "iblockId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<i64>,
-    #[serde(
-        rename = "iblockSectionId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
     pub iblock_section_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(
-        rename = "xmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseSection {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseSection;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseSection")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseSection, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<i64>> = None;
+                let mut __f6: Option<Option<i64>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<i64>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "active" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("active"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "code" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("code"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "description" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "descriptionType" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("descriptionType"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "iblockId" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("iblockId"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "iblockSectionId" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("iblockSectionId"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "sort" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sort"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "xmlId" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseSection {
+                    active: __f0.unwrap_or_default(),
+                    code: __f1.unwrap_or_default(),
+                    description: __f2.unwrap_or_default(),
+                    description_type: __f3.unwrap_or_default(),
+                    iblock_id: __f4.unwrap_or_default(),
+                    iblock_section_id: __f5.unwrap_or_default(),
+                    id: __f6.unwrap_or_default(),
+                    name: __f7.unwrap_or_default(),
+                    sort: __f8.unwrap_or_default(),
+                    xml_id: __f9.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseSection {
@@ -420,8 +999,36 @@ pub async fn get_fields(
 }
 
 /// Parameters of `catalog.section.getFields`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetFieldsRequest {}
+
+impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetFieldsRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetFieldsRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetFieldsRequest, A::Error> {
+                while map
+                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(GetFieldsRequest {})
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
+}
 
 impl crate::runtime::loose::Loose for GetFieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
@@ -432,14 +1039,57 @@ impl crate::runtime::loose::Loose for GetFieldsRequest {
 }
 
 /// The `result` of `catalog.section.getFields`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetFieldsResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub section: Option<GetFieldsResponseSection>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetFieldsResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetFieldsResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetFieldsResponse, A::Error> {
+                let mut __f0: Option<Option<GetFieldsResponseSection>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "section" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("section"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetFieldsResponseSection>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetFieldsResponse {
+                    section: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetFieldsResponse {
@@ -450,72 +1100,236 @@ impl crate::runtime::loose::Loose for GetFieldsResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetFieldsResponseSection {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "descriptionType",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "descriptionType", skip_serializing_if = "Option::is_none")]
     pub description_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "iblockId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "iblockSectionId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
     pub iblock_section_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "xmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseSection {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetFieldsResponseSection;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetFieldsResponseSection")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetFieldsResponseSection, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f3: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f4: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f5: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f6: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f7: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f8: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f9: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "active" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("active"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "code" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("code"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "description" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "descriptionType" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("descriptionType"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "iblockId" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("iblockId"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "iblockSectionId" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("iblockSectionId"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "sort" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sort"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "xmlId" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetFieldsResponseSection {
+                    active: __f0.unwrap_or_default(),
+                    code: __f1.unwrap_or_default(),
+                    description: __f2.unwrap_or_default(),
+                    description_type: __f3.unwrap_or_default(),
+                    iblock_id: __f4.unwrap_or_default(),
+                    iblock_section_id: __f5.unwrap_or_default(),
+                    id: __f6.unwrap_or_default(),
+                    name: __f7.unwrap_or_default(),
+                    sort: __f8.unwrap_or_default(),
+                    xml_id: __f9.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetFieldsResponseSection {
@@ -544,32 +1358,110 @@ pub async fn list(
 }
 
 /// Parameters of `catalog.section.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequest, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "filter" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("filter"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "order" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("order"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "select" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("select"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "start" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("start"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequest {
+                    filter: __f0.unwrap_or_default(),
+                    order: __f1.unwrap_or_default(),
+                    select: __f2.unwrap_or_default(),
+                    start: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequest {
@@ -599,11 +1491,64 @@ pub async fn update(
 }
 
 /// Parameters of `catalog.section.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: UpdateRequestFields,
     pub id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<UpdateRequestFields> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<UpdateRequestFields>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {
@@ -614,56 +1559,176 @@ impl crate::runtime::loose::Loose for UpdateRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestFields {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateRequestFieldsActive>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        rename = "descriptionType",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "descriptionType", skip_serializing_if = "Option::is_none")]
     pub description_type: Option<String>,
     #[serde(rename = "iblockId")]
     pub iblock_id: ::serde_json::Value,
     #[serde(
         rename = "iblockSectionId",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub iblock_section_id: ::serde_json::Value,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub name: String,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(
-        rename = "xmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestFields, A::Error> {
+                let mut __f0: Option<Option<UpdateRequestFieldsActive>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<String> = None;
+                let mut __f7: Option<Option<i64>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "active" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("active"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestFieldsActive>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "code" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("code"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "description" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "descriptionType" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("descriptionType"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "iblockId" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("iblockId"));
+                            }
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "iblockSectionId" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("iblockSectionId"),
+                                );
+                            }
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "name" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "sort" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sort"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "xmlId" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestFields {
+                    active: __f0.unwrap_or_default(),
+                    code: __f1.unwrap_or_default(),
+                    description: __f2.unwrap_or_default(),
+                    description_type: __f3.unwrap_or_default(),
+                    iblock_id: __f4
+                        .ok_or_else(|| ::serde::de::Error::missing_field("iblockId"))?,
+                    iblock_section_id: __f5.unwrap_or_default(),
+                    name: __f6.ok_or_else(|| ::serde::de::Error::missing_field("name"))?,
+                    sort: __f7.unwrap_or_default(),
+                    xml_id: __f8.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestFields {
@@ -734,14 +1799,57 @@ impl crate::runtime::loose::Loose for UpdateRequestFieldsActive {
 }
 
 /// The `result` of `catalog.section.update`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub section: Option<UpdateResponseSection>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateResponse, A::Error> {
+                let mut __f0: Option<Option<UpdateResponseSection>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "section" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("section"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateResponseSection>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateResponse {
+                    section: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateResponse {
@@ -752,72 +1860,196 @@ impl crate::runtime::loose::Loose for UpdateResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateResponseSection {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        rename = "descriptionType",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "descriptionType", skip_serializing_if = "Option::is_none")]
     pub description_type: Option<String>,
-    #[serde(
-        rename = "iblockId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<i64>,
-    #[serde(
-        rename = "iblockSectionId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
     pub iblock_section_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(
-        rename = "xmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateResponseSection {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateResponseSection;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateResponseSection")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateResponseSection, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<i64>> = None;
+                let mut __f6: Option<Option<i64>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<i64>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "active" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("active"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "code" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("code"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "description" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "descriptionType" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("descriptionType"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "iblockId" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("iblockId"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "iblockSectionId" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("iblockSectionId"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "sort" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sort"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "xmlId" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateResponseSection {
+                    active: __f0.unwrap_or_default(),
+                    code: __f1.unwrap_or_default(),
+                    description: __f2.unwrap_or_default(),
+                    description_type: __f3.unwrap_or_default(),
+                    iblock_id: __f4.unwrap_or_default(),
+                    iblock_section_id: __f5.unwrap_or_default(),
+                    id: __f6.unwrap_or_default(),
+                    name: __f7.unwrap_or_default(),
+                    sort: __f8.unwrap_or_default(),
+                    xml_id: __f9.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateResponseSection {

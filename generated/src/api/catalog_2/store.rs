@@ -20,10 +20,55 @@ pub async fn add(
 }
 
 /// Parameters of `catalog.store.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: AddRequestFields,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<AddRequestFields> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<AddRequestFields>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -34,121 +79,320 @@ impl crate::runtime::loose::Loose for AddRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFields {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<AddRequestFieldsActive>,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub address: String,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "dateCreate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "dateModify",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(
-        rename = "gpsN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "gpsN", skip_serializing_if = "Option::is_none")]
     pub gps_n: Option<f64>,
-    #[serde(
-        rename = "gpsS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "gpsS", skip_serializing_if = "Option::is_none")]
     pub gps_s: Option<f64>,
-    #[serde(
-        rename = "imageId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
     pub image_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "issuingCenter",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
     pub issuing_center: Option<AddRequestFieldsIssuingCenter>,
-    #[serde(
-        rename = "modifiedBy",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub modified_by: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(
-        rename = "userId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
-    #[serde(
-        rename = "xmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestFields, A::Error> {
+                let mut __f0: Option<Option<AddRequestFieldsActive>> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<f64>> = None;
+                let mut __f8: Option<Option<f64>> = None;
+                let mut __f9: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f10: Option<Option<AddRequestFieldsIssuingCenter>> = None;
+                let mut __f11: Option<::serde_json::Value> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<i64>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<::serde_json::Value> = None;
+                let mut __f17: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "active" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("active"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestFieldsActive>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "address" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("address"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "code" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("code"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateCreate" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateCreate"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateModify" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateModify"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "description" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "email" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("email"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "gpsN" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("gpsN"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "gpsS" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("gpsS"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "imageId" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("imageId"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "issuingCenter" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("issuingCenter"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestFieldsIssuingCenter>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "modifiedBy" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("modifiedBy"),
+                                );
+                            }
+                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "phone" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("phone"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "schedule" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("schedule"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "sort" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sort"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "title" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("title"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "userId" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("userId"));
+                            }
+                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "xmlId" => {
+                            if __f17.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestFields {
+                    active: __f0.unwrap_or_default(),
+                    address: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("address"))?,
+                    code: __f2.unwrap_or_default(),
+                    date_create: __f3.unwrap_or_default(),
+                    date_modify: __f4.unwrap_or_default(),
+                    description: __f5.unwrap_or_default(),
+                    email: __f6.unwrap_or_default(),
+                    gps_n: __f7.unwrap_or_default(),
+                    gps_s: __f8.unwrap_or_default(),
+                    image_id: __f9.unwrap_or_default(),
+                    issuing_center: __f10.unwrap_or_default(),
+                    modified_by: __f11.unwrap_or_default(),
+                    phone: __f12.unwrap_or_default(),
+                    schedule: __f13.unwrap_or_default(),
+                    sort: __f14.unwrap_or_default(),
+                    title: __f15.unwrap_or_default(),
+                    user_id: __f16.unwrap_or_default(),
+                    xml_id: __f17.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestFields {
@@ -278,14 +522,57 @@ impl crate::runtime::loose::Loose for AddRequestFieldsIssuingCenter {
 }
 
 /// The `result` of `catalog.store.add`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<AddResponseStore>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddResponse, A::Error> {
+                let mut __f0: Option<Option<AddResponseStore>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "store" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("store"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddResponseStore>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddResponse {
+                    store: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddResponse {
@@ -296,130 +583,334 @@ impl crate::runtime::loose::Loose for AddResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddResponseStore {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    #[serde(
-        rename = "dateCreate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    #[serde(
-        rename = "dateModify",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(
-        rename = "gpsN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "gpsN", skip_serializing_if = "Option::is_none")]
     pub gps_n: Option<f64>,
-    #[serde(
-        rename = "gpsS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "gpsS", skip_serializing_if = "Option::is_none")]
     pub gps_s: Option<f64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        rename = "imageId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
     pub image_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "issuingCenter",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
     pub issuing_center: Option<String>,
-    #[serde(
-        rename = "modifiedBy",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
     pub modified_by: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(
-        rename = "userId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
-    #[serde(
-        rename = "xmlId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddResponseStore {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddResponseStore;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddResponseStore")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddResponseStore, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<f64>> = None;
+                let mut __f8: Option<Option<f64>> = None;
+                let mut __f9: Option<Option<i64>> = None;
+                let mut __f10: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<i64>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<Option<i64>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<i64>> = None;
+                let mut __f18: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "active" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("active"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "address" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("address"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "code" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("code"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateCreate" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateCreate"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateModify" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateModify"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "description" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "email" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("email"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "gpsN" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("gpsN"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "gpsS" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("gpsS"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "imageId" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("imageId"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "issuingCenter" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("issuingCenter"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "modifiedBy" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("modifiedBy"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "phone" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("phone"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "schedule" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("schedule"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "sort" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sort"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "title" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("title"));
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "userId" => {
+                            if __f17.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("userId"));
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "xmlId" => {
+                            if __f18.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddResponseStore {
+                    active: __f0.unwrap_or_default(),
+                    address: __f1.unwrap_or_default(),
+                    code: __f2.unwrap_or_default(),
+                    date_create: __f3.unwrap_or_default(),
+                    date_modify: __f4.unwrap_or_default(),
+                    description: __f5.unwrap_or_default(),
+                    email: __f6.unwrap_or_default(),
+                    gps_n: __f7.unwrap_or_default(),
+                    gps_s: __f8.unwrap_or_default(),
+                    id: __f9.unwrap_or_default(),
+                    image_id: __f10.unwrap_or_default(),
+                    issuing_center: __f11.unwrap_or_default(),
+                    modified_by: __f12.unwrap_or_default(),
+                    phone: __f13.unwrap_or_default(),
+                    schedule: __f14.unwrap_or_default(),
+                    sort: __f15.unwrap_or_default(),
+                    title: __f16.unwrap_or_default(),
+                    user_id: __f17.unwrap_or_default(),
+                    xml_id: __f18.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddResponseStore {
@@ -446,9 +937,49 @@ pub async fn delete(
 }
 
 /// Parameters of `catalog.store.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -478,9 +1009,49 @@ pub async fn get(
 }
 
 /// Parameters of `catalog.store.get`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -492,14 +1063,57 @@ impl crate::runtime::loose::Loose for GetRequest {
 }
 
 /// The `result` of `catalog.store.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<GetResponseStore>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponse, A::Error> {
+                let mut __f0: Option<Option<GetResponseStore>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "store" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("store"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseStore>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponse {
+                    store: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponse {
@@ -510,130 +1124,334 @@ impl crate::runtime::loose::Loose for GetResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseStore {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    #[serde(
-        rename = "dateCreate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    #[serde(
-        rename = "dateModify",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(
-        rename = "gpsN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "gpsN", skip_serializing_if = "Option::is_none")]
     pub gps_n: Option<f64>,
-    #[serde(
-        rename = "gpsS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "gpsS", skip_serializing_if = "Option::is_none")]
     pub gps_s: Option<f64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        rename = "imageId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
     pub image_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "issuingCenter",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
     pub issuing_center: Option<String>,
-    #[serde(
-        rename = "modifiedBy",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
     pub modified_by: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(
-        rename = "userId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
-    #[serde(
-        rename = "xmlId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseStore {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseStore;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseStore")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseStore, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<f64>> = None;
+                let mut __f8: Option<Option<f64>> = None;
+                let mut __f9: Option<Option<i64>> = None;
+                let mut __f10: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<i64>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<Option<i64>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<i64>> = None;
+                let mut __f18: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "active" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("active"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "address" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("address"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "code" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("code"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateCreate" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateCreate"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateModify" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateModify"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "description" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "email" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("email"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "gpsN" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("gpsN"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "gpsS" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("gpsS"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "imageId" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("imageId"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "issuingCenter" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("issuingCenter"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "modifiedBy" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("modifiedBy"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "phone" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("phone"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "schedule" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("schedule"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "sort" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sort"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "title" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("title"));
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "userId" => {
+                            if __f17.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("userId"));
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "xmlId" => {
+                            if __f18.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseStore {
+                    active: __f0.unwrap_or_default(),
+                    address: __f1.unwrap_or_default(),
+                    code: __f2.unwrap_or_default(),
+                    date_create: __f3.unwrap_or_default(),
+                    date_modify: __f4.unwrap_or_default(),
+                    description: __f5.unwrap_or_default(),
+                    email: __f6.unwrap_or_default(),
+                    gps_n: __f7.unwrap_or_default(),
+                    gps_s: __f8.unwrap_or_default(),
+                    id: __f9.unwrap_or_default(),
+                    image_id: __f10.unwrap_or_default(),
+                    issuing_center: __f11.unwrap_or_default(),
+                    modified_by: __f12.unwrap_or_default(),
+                    phone: __f13.unwrap_or_default(),
+                    schedule: __f14.unwrap_or_default(),
+                    sort: __f15.unwrap_or_default(),
+                    title: __f16.unwrap_or_default(),
+                    user_id: __f17.unwrap_or_default(),
+                    xml_id: __f18.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseStore {
@@ -660,8 +1478,36 @@ pub async fn get_fields(
 }
 
 /// Parameters of `catalog.store.getFields`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetFieldsRequest {}
+
+impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetFieldsRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetFieldsRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetFieldsRequest, A::Error> {
+                while map
+                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(GetFieldsRequest {})
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
+}
 
 impl crate::runtime::loose::Loose for GetFieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
@@ -672,14 +1518,57 @@ impl crate::runtime::loose::Loose for GetFieldsRequest {
 }
 
 /// The `result` of `catalog.store.getFields`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetFieldsResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<GetFieldsResponseStore>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetFieldsResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetFieldsResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetFieldsResponse, A::Error> {
+                let mut __f0: Option<Option<GetFieldsResponseStore>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "store" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("store"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetFieldsResponseStore>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetFieldsResponse {
+                    store: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetFieldsResponse {
@@ -690,131 +1579,411 @@ impl crate::runtime::loose::Loose for GetFieldsResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetFieldsResponseStore {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "dateCreate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "dateModify",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "gpsN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "gpsN", skip_serializing_if = "Option::is_none")]
     pub gps_n: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "gpsS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "gpsS", skip_serializing_if = "Option::is_none")]
     pub gps_s: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "imageId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
     pub image_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "issuingCenter",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
     pub issuing_center: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "modifiedBy",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
     pub modified_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "userId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "xmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseStore {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetFieldsResponseStore;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetFieldsResponseStore")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetFieldsResponseStore, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f3: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f4: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f5: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f6: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f7: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f8: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f9: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f10: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f11: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f12: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f13: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f14: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f15: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f16: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f17: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f18: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "active" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("active"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "address" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("address"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "code" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("code"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "dateCreate" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateCreate"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "dateModify" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateModify"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "description" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "email" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("email"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "gpsN" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("gpsN"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "gpsS" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("gpsS"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "imageId" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("imageId"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "issuingCenter" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("issuingCenter"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "modifiedBy" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("modifiedBy"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "phone" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("phone"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "schedule" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("schedule"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "sort" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sort"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "title" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("title"));
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "userId" => {
+                            if __f17.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("userId"));
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "xmlId" => {
+                            if __f18.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetFieldsResponseStore {
+                    active: __f0.unwrap_or_default(),
+                    address: __f1.unwrap_or_default(),
+                    code: __f2.unwrap_or_default(),
+                    date_create: __f3.unwrap_or_default(),
+                    date_modify: __f4.unwrap_or_default(),
+                    description: __f5.unwrap_or_default(),
+                    email: __f6.unwrap_or_default(),
+                    gps_n: __f7.unwrap_or_default(),
+                    gps_s: __f8.unwrap_or_default(),
+                    id: __f9.unwrap_or_default(),
+                    image_id: __f10.unwrap_or_default(),
+                    issuing_center: __f11.unwrap_or_default(),
+                    modified_by: __f12.unwrap_or_default(),
+                    phone: __f13.unwrap_or_default(),
+                    schedule: __f14.unwrap_or_default(),
+                    sort: __f15.unwrap_or_default(),
+                    title: __f16.unwrap_or_default(),
+                    user_id: __f17.unwrap_or_default(),
+                    xml_id: __f18.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetFieldsResponseStore {
@@ -843,32 +2012,110 @@ pub async fn list(
 }
 
 /// Parameters of `catalog.store.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequest, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "filter" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("filter"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "order" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("order"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "select" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("select"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "start" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("start"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequest {
+                    filter: __f0.unwrap_or_default(),
+                    order: __f1.unwrap_or_default(),
+                    select: __f2.unwrap_or_default(),
+                    start: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequest {
@@ -880,14 +2127,59 @@ impl crate::runtime::loose::Loose for ListRequest {
 }
 
 /// The `result` of `catalog.store.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stores: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListResponse, A::Error> {
+                let mut __f0: Option<
+                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "stores" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("stores"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListResponse {
+                    stores: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListResponse {
@@ -914,11 +2206,64 @@ pub async fn update(
 }
 
 /// Parameters of `catalog.store.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: UpdateRequestFields,
     pub id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<UpdateRequestFields> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<UpdateRequestFields>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {
@@ -929,125 +2274,320 @@ impl crate::runtime::loose::Loose for UpdateRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateRequestFieldsActive>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "dateCreate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "dateModify",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(
-        rename = "gpsN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "gpsN", skip_serializing_if = "Option::is_none")]
     pub gps_n: Option<f64>,
-    #[serde(
-        rename = "gpsS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "gpsS", skip_serializing_if = "Option::is_none")]
     pub gps_s: Option<f64>,
-    #[serde(
-        rename = "imageId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
     pub image_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "issuingCenter",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
     pub issuing_center: Option<UpdateRequestFieldsIssuingCenter>,
-    #[serde(
-        rename = "modifiedBy",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub modified_by: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(
-        rename = "userId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
-    #[serde(
-        rename = "xmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestFields, A::Error> {
+                let mut __f0: Option<Option<UpdateRequestFieldsActive>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<f64>> = None;
+                let mut __f8: Option<Option<f64>> = None;
+                let mut __f9: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f10: Option<Option<UpdateRequestFieldsIssuingCenter>> = None;
+                let mut __f11: Option<::serde_json::Value> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<i64>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<::serde_json::Value> = None;
+                let mut __f17: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "active" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("active"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestFieldsActive>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "address" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("address"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "code" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("code"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateCreate" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateCreate"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateModify" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateModify"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "description" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "email" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("email"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "gpsN" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("gpsN"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "gpsS" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("gpsS"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "imageId" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("imageId"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "issuingCenter" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("issuingCenter"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestFieldsIssuingCenter>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "modifiedBy" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("modifiedBy"),
+                                );
+                            }
+                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "phone" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("phone"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "schedule" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("schedule"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "sort" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sort"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "title" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("title"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "userId" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("userId"));
+                            }
+                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "xmlId" => {
+                            if __f17.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestFields {
+                    active: __f0.unwrap_or_default(),
+                    address: __f1.unwrap_or_default(),
+                    code: __f2.unwrap_or_default(),
+                    date_create: __f3.unwrap_or_default(),
+                    date_modify: __f4.unwrap_or_default(),
+                    description: __f5.unwrap_or_default(),
+                    email: __f6.unwrap_or_default(),
+                    gps_n: __f7.unwrap_or_default(),
+                    gps_s: __f8.unwrap_or_default(),
+                    image_id: __f9.unwrap_or_default(),
+                    issuing_center: __f10.unwrap_or_default(),
+                    modified_by: __f11.unwrap_or_default(),
+                    phone: __f12.unwrap_or_default(),
+                    schedule: __f13.unwrap_or_default(),
+                    sort: __f14.unwrap_or_default(),
+                    title: __f15.unwrap_or_default(),
+                    user_id: __f16.unwrap_or_default(),
+                    xml_id: __f17.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestFields {
@@ -1177,14 +2717,57 @@ impl crate::runtime::loose::Loose for UpdateRequestFieldsIssuingCenter {
 }
 
 /// The `result` of `catalog.store.update`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<UpdateResponseStore>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateResponse, A::Error> {
+                let mut __f0: Option<Option<UpdateResponseStore>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "store" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("store"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateResponseStore>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateResponse {
+                    store: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateResponse {
@@ -1195,130 +2778,334 @@ impl crate::runtime::loose::Loose for UpdateResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateResponseStore {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    #[serde(
-        rename = "dateCreate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    #[serde(
-        rename = "dateModify",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(
-        rename = "gpsN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "gpsN", skip_serializing_if = "Option::is_none")]
     pub gps_n: Option<f64>,
-    #[serde(
-        rename = "gpsS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "gpsS", skip_serializing_if = "Option::is_none")]
     pub gps_s: Option<f64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        rename = "imageId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
     pub image_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "issuingCenter",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
     pub issuing_center: Option<String>,
-    #[serde(
-        rename = "modifiedBy",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
     pub modified_by: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(
-        rename = "userId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
-    #[serde(
-        rename = "xmlId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateResponseStore {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateResponseStore;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateResponseStore")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateResponseStore, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<f64>> = None;
+                let mut __f8: Option<Option<f64>> = None;
+                let mut __f9: Option<Option<i64>> = None;
+                let mut __f10: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<i64>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<Option<i64>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<i64>> = None;
+                let mut __f18: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "active" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("active"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "address" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("address"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "code" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("code"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateCreate" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateCreate"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateModify" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateModify"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "description" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "email" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("email"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "gpsN" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("gpsN"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "gpsS" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("gpsS"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "imageId" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("imageId"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "issuingCenter" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("issuingCenter"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "modifiedBy" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("modifiedBy"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "phone" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("phone"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "schedule" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("schedule"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "sort" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sort"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "title" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("title"));
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "userId" => {
+                            if __f17.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("userId"));
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "xmlId" => {
+                            if __f18.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateResponseStore {
+                    active: __f0.unwrap_or_default(),
+                    address: __f1.unwrap_or_default(),
+                    code: __f2.unwrap_or_default(),
+                    date_create: __f3.unwrap_or_default(),
+                    date_modify: __f4.unwrap_or_default(),
+                    description: __f5.unwrap_or_default(),
+                    email: __f6.unwrap_or_default(),
+                    gps_n: __f7.unwrap_or_default(),
+                    gps_s: __f8.unwrap_or_default(),
+                    id: __f9.unwrap_or_default(),
+                    image_id: __f10.unwrap_or_default(),
+                    issuing_center: __f11.unwrap_or_default(),
+                    modified_by: __f12.unwrap_or_default(),
+                    phone: __f13.unwrap_or_default(),
+                    schedule: __f14.unwrap_or_default(),
+                    sort: __f15.unwrap_or_default(),
+                    title: __f16.unwrap_or_default(),
+                    user_id: __f17.unwrap_or_default(),
+                    xml_id: __f18.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateResponseStore {

@@ -45,10 +45,57 @@ pub async fn add(
 }
 
 /// Parameters of `crm.activity.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: Vec<AddRequestFieldsItem>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<Vec<AddRequestFieldsItem>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Vec<AddRequestFieldsItem>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -59,182 +106,490 @@ impl crate::runtime::loose::Loose for AddRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFieldsItem {
-    #[serde(
-        rename = "ASSOCIATED_ENTITY_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ASSOCIATED_ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub associated_entity_id: Option<i64>,
     #[serde(rename = "COMMUNICATIONS")]
     pub communications: ::serde_json::Value,
     /// Format: `date-time`.
-    #[serde(
-        rename = "DEADLINE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
-    #[serde(
-        rename = "DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(
         rename = "DESCRIPTION_TYPE",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub description_type: ::serde_json::Value,
-    #[serde(
-        rename = "DIRECTION",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "DIRECTION", skip_serializing_if = "::serde_json::Value::is_null")]
     pub direction: ::serde_json::Value,
     /// Format: `date-time`.
-    #[serde(
-        rename = "END_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "END_TIME", skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
-    #[serde(
-        rename = "FILES",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
     pub files: ::serde_json::Value,
-    #[serde(
-        rename = "IS_INCOMING_CHANNEL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IS_INCOMING_CHANNEL", skip_serializing_if = "Option::is_none")]
     pub is_incoming_channel: Option<String>,
-    #[serde(
-        rename = "LOCATION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
     #[serde(
         rename = "NOTIFY_TYPE",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub notify_type: ::serde_json::Value,
-    #[serde(
-        rename = "ORIGINATOR_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
-    #[serde(
-        rename = "ORIGIN_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
-    #[serde(
-        rename = "ORIGIN_VERSION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
     pub origin_version: Option<String>,
-    #[serde(rename = "OWNER_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "OWNER_ID")]
     pub owner_id: i64,
-    #[serde(rename = "OWNER_TYPE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "OWNER_TYPE_ID")]
     pub owner_type_id: i64,
-    #[serde(
-        rename = "PRIORITY",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "PRIORITY", skip_serializing_if = "::serde_json::Value::is_null")]
     pub priority: ::serde_json::Value,
-    #[serde(
-        rename = "PROVIDER_DATA",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROVIDER_DATA", skip_serializing_if = "Option::is_none")]
     pub provider_data: Option<String>,
-    #[serde(
-        rename = "PROVIDER_GROUP_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROVIDER_GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub provider_group_id: Option<String>,
-    #[serde(
-        rename = "PROVIDER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROVIDER_ID", skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
-    #[serde(
-        rename = "PROVIDER_PARAMS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROVIDER_PARAMS", skip_serializing_if = "Option::is_none")]
     pub provider_params: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "PROVIDER_TYPE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROVIDER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub provider_type_id: Option<String>,
     #[serde(rename = "RESPONSIBLE_ID")]
     pub responsible_id: ::serde_json::Value,
-    #[serde(
-        rename = "SETTINGS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
     pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "START_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
-    #[serde(
-        rename = "STATUS",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "STATUS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub status: ::serde_json::Value,
-    #[serde(
-        rename = "SUBJECT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SUBJECT", skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     #[serde(rename = "TYPE_ID")]
     pub type_id: ::serde_json::Value,
     #[serde(
         rename = "WEBDAV_ELEMENTS",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub webdav_elements: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestFieldsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestFieldsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestFieldsItem, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<::serde_json::Value> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<i64> = None;
+                let mut __f15: Option<i64> = None;
+                let mut __f16: Option<::serde_json::Value> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<Option<String>> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f21: Option<Option<String>> = None;
+                let mut __f22: Option<::serde_json::Value> = None;
+                let mut __f23: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<::serde_json::Value> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<::serde_json::Value> = None;
+                let mut __f28: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ASSOCIATED_ENTITY_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ASSOCIATED_ENTITY_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMMUNICATIONS" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMMUNICATIONS"),
+                                );
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "DEADLINE" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DEADLINE"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DESCRIPTION" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DESCRIPTION_TYPE" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DESCRIPTION_TYPE"),
+                                );
+                            }
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "DIRECTION" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DIRECTION"),
+                                );
+                            }
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "END_TIME" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("END_TIME"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "FILES" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FILES"));
+                            }
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "IS_INCOMING_CHANNEL" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IS_INCOMING_CHANNEL"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LOCATION" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LOCATION"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NOTIFY_TYPE" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NOTIFY_TYPE"),
+                                );
+                            }
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ORIGINATOR_ID" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGINATOR_ID"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGIN_ID" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGIN_ID"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGIN_VERSION" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGIN_VERSION"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OWNER_ID" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OWNER_ID"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "OWNER_TYPE_ID" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("OWNER_TYPE_ID"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "PRIORITY" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PRIORITY"));
+                            }
+                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "PROVIDER_DATA" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROVIDER_DATA"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PROVIDER_GROUP_ID" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROVIDER_GROUP_ID"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PROVIDER_ID" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROVIDER_ID"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PROVIDER_PARAMS" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROVIDER_PARAMS"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "PROVIDER_TYPE_ID" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROVIDER_TYPE_ID"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESPONSIBLE_ID" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RESPONSIBLE_ID"),
+                                );
+                            }
+                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "SETTINGS" => {
+                            if __f23.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SETTINGS"));
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "START_TIME" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("START_TIME"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "STATUS" => {
+                            if __f25.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("STATUS"));
+                            }
+                            __f25 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "SUBJECT" => {
+                            if __f26.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SUBJECT"));
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TYPE_ID" => {
+                            if __f27.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TYPE_ID"));
+                            }
+                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "WEBDAV_ELEMENTS" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WEBDAV_ELEMENTS"),
+                                );
+                            }
+                            __f28 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestFieldsItem {
+                    associated_entity_id: __f0.unwrap_or_default(),
+                    communications: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "COMMUNICATIONS",
+                        ))?,
+                    deadline: __f2.unwrap_or_default(),
+                    description: __f3.unwrap_or_default(),
+                    description_type: __f4.unwrap_or_default(),
+                    direction: __f5.unwrap_or_default(),
+                    end_time: __f6.unwrap_or_default(),
+                    files: __f7.unwrap_or_default(),
+                    is_incoming_channel: __f8.unwrap_or_default(),
+                    location: __f9.unwrap_or_default(),
+                    notify_type: __f10.unwrap_or_default(),
+                    originator_id: __f11.unwrap_or_default(),
+                    origin_id: __f12.unwrap_or_default(),
+                    origin_version: __f13.unwrap_or_default(),
+                    owner_id: __f14
+                        .ok_or_else(|| ::serde::de::Error::missing_field("OWNER_ID"))?,
+                    owner_type_id: __f15
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "OWNER_TYPE_ID",
+                        ))?,
+                    priority: __f16.unwrap_or_default(),
+                    provider_data: __f17.unwrap_or_default(),
+                    provider_group_id: __f18.unwrap_or_default(),
+                    provider_id: __f19.unwrap_or_default(),
+                    provider_params: __f20.unwrap_or_default(),
+                    provider_type_id: __f21.unwrap_or_default(),
+                    responsible_id: __f22
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "RESPONSIBLE_ID",
+                        ))?,
+                    settings: __f23.unwrap_or_default(),
+                    start_time: __f24.unwrap_or_default(),
+                    status: __f25.unwrap_or_default(),
+                    subject: __f26.unwrap_or_default(),
+                    type_id: __f27
+                        .ok_or_else(|| ::serde::de::Error::missing_field("TYPE_ID"))?,
+                    webdav_elements: __f28.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestFieldsItem {
@@ -264,10 +619,52 @@ pub async fn delete(
 }
 
 /// Parameters of `crm.activity.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -297,8 +694,36 @@ pub async fn fields(
 }
 
 /// Parameters of `crm.activity.fields`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsRequest {}
+
+impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = FieldsRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FieldsRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FieldsRequest, A::Error> {
+                while map
+                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(FieldsRequest {})
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
+}
 
 impl crate::runtime::loose::Loose for FieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
@@ -309,274 +734,747 @@ impl crate::runtime::loose::Loose for FieldsRequest {
 }
 
 /// The `result` of `crm.activity.fields`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct FieldsResponse {
-    #[serde(
-        rename = "ASSOCIATED_ENTITY_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ASSOCIATED_ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub associated_entity_id: Option<i64>,
-    #[serde(rename = "AUTHOR_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "AUTHOR_ID")]
     pub author_id: i64,
-    #[serde(
-        rename = "AUTOCOMPLETE_RULE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTOCOMPLETE_RULE", skip_serializing_if = "Option::is_none")]
     pub autocomplete_rule: Option<i64>,
-    #[serde(
-        rename = "BINDINGS",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "BINDINGS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub bindings: ::serde_json::Value,
     #[serde(rename = "COMMUNICATIONS")]
     pub communications: ::serde_json::Value,
-    #[serde(rename = "COMPLETED", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "COMPLETED")]
     pub completed: String,
     /// Format: `date-time`.
-    #[serde(rename = "CREATED", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CREATED")]
     pub created: String,
     /// Format: `date-time`.
-    #[serde(
-        rename = "DEADLINE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
-    #[serde(
-        rename = "DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(
         rename = "DESCRIPTION_TYPE",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub description_type: ::serde_json::Value,
-    #[serde(
-        rename = "DIRECTION",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "DIRECTION", skip_serializing_if = "::serde_json::Value::is_null")]
     pub direction: ::serde_json::Value,
-    #[serde(
-        rename = "EDITOR_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "EDITOR_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub editor_id: ::serde_json::Value,
     /// Format: `date-time`.
-    #[serde(
-        rename = "END_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "END_TIME", skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
-    #[serde(
-        rename = "FILES",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
     pub files: ::serde_json::Value,
-    #[serde(rename = "ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "ID")]
     pub id: i64,
-    #[serde(
-        rename = "IS_INCOMING_CHANNEL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IS_INCOMING_CHANNEL", skip_serializing_if = "Option::is_none")]
     pub is_incoming_channel: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "LAST_UPDATED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_UPDATED", skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<String>,
-    #[serde(
-        rename = "LOCATION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
     #[serde(
         rename = "NOTIFY_TYPE",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub notify_type: ::serde_json::Value,
-    #[serde(
-        rename = "NOTIFY_VALUE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NOTIFY_VALUE", skip_serializing_if = "Option::is_none")]
     pub notify_value: Option<i64>,
-    #[serde(
-        rename = "ORIGINATOR_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
-    #[serde(
-        rename = "ORIGIN_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
-    #[serde(
-        rename = "ORIGIN_VERSION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
     pub origin_version: Option<String>,
-    #[serde(rename = "OWNER_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "OWNER_ID")]
     pub owner_id: i64,
-    #[serde(rename = "OWNER_TYPE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "OWNER_TYPE_ID")]
     pub owner_type_id: i64,
-    #[serde(
-        rename = "PRIORITY",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "PRIORITY", skip_serializing_if = "::serde_json::Value::is_null")]
     pub priority: ::serde_json::Value,
-    #[serde(
-        rename = "PROVIDER_DATA",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROVIDER_DATA", skip_serializing_if = "Option::is_none")]
     pub provider_data: Option<String>,
-    #[serde(
-        rename = "PROVIDER_GROUP_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROVIDER_GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub provider_group_id: Option<String>,
-    #[serde(
-        rename = "PROVIDER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROVIDER_ID", skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
-    #[serde(
-        rename = "PROVIDER_PARAMS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROVIDER_PARAMS", skip_serializing_if = "Option::is_none")]
     pub provider_params: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "PROVIDER_TYPE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROVIDER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub provider_type_id: Option<String>,
     #[serde(rename = "RESPONSIBLE_ID")]
     pub responsible_id: ::serde_json::Value,
-    #[serde(
-        rename = "RESULT_CURRENCY_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RESULT_CURRENCY_ID", skip_serializing_if = "Option::is_none")]
     pub result_currency_id: Option<String>,
-    #[serde(
-        rename = "RESULT_MARK",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RESULT_MARK", skip_serializing_if = "Option::is_none")]
     pub result_mark: Option<i64>,
-    #[serde(
-        rename = "RESULT_SOURCE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RESULT_SOURCE_ID", skip_serializing_if = "Option::is_none")]
     pub result_source_id: Option<String>,
-    #[serde(
-        rename = "RESULT_STATUS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RESULT_STATUS", skip_serializing_if = "Option::is_none")]
     pub result_status: Option<i64>,
-    #[serde(
-        rename = "RESULT_STREAM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RESULT_STREAM", skip_serializing_if = "Option::is_none")]
     pub result_stream: Option<i64>,
-    #[serde(
-        rename = "RESULT_SUM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RESULT_SUM", skip_serializing_if = "Option::is_none")]
     pub result_sum: Option<f64>,
-    #[serde(
-        rename = "RESULT_VALUE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RESULT_VALUE", skip_serializing_if = "Option::is_none")]
     pub result_value: Option<f64>,
-    #[serde(
-        rename = "SETTINGS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
     pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "START_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
-    #[serde(
-        rename = "STATUS",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "STATUS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub status: ::serde_json::Value,
-    #[serde(
-        rename = "SUBJECT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SUBJECT", skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     #[serde(rename = "TYPE_ID")]
     pub type_id: ::serde_json::Value,
     #[serde(
         rename = "WEBDAV_ELEMENTS",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub webdav_elements: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = FieldsResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FieldsResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FieldsResponse, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __f5: Option<String> = None;
+                let mut __f6: Option<String> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
+                let mut __f10: Option<::serde_json::Value> = None;
+                let mut __f11: Option<::serde_json::Value> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<::serde_json::Value> = None;
+                let mut __f14: Option<i64> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<::serde_json::Value> = None;
+                let mut __f19: Option<Option<i64>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<String>> = None;
+                let mut __f22: Option<Option<String>> = None;
+                let mut __f23: Option<i64> = None;
+                let mut __f24: Option<i64> = None;
+                let mut __f25: Option<::serde_json::Value> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<Option<String>> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f30: Option<Option<String>> = None;
+                let mut __f31: Option<::serde_json::Value> = None;
+                let mut __f32: Option<Option<String>> = None;
+                let mut __f33: Option<Option<i64>> = None;
+                let mut __f34: Option<Option<String>> = None;
+                let mut __f35: Option<Option<i64>> = None;
+                let mut __f36: Option<Option<i64>> = None;
+                let mut __f37: Option<Option<f64>> = None;
+                let mut __f38: Option<Option<f64>> = None;
+                let mut __f39: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f40: Option<Option<String>> = None;
+                let mut __f41: Option<::serde_json::Value> = None;
+                let mut __f42: Option<Option<String>> = None;
+                let mut __f43: Option<::serde_json::Value> = None;
+                let mut __f44: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ASSOCIATED_ENTITY_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ASSOCIATED_ENTITY_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTHOR_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTHOR_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "AUTOCOMPLETE_RULE" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTOCOMPLETE_RULE"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "BINDINGS" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("BINDINGS"));
+                            }
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "COMMUNICATIONS" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMMUNICATIONS"),
+                                );
+                            }
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "COMPLETED" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMPLETED"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "CREATED" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CREATED"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "DEADLINE" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DEADLINE"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DESCRIPTION" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DESCRIPTION_TYPE" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DESCRIPTION_TYPE"),
+                                );
+                            }
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "DIRECTION" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DIRECTION"),
+                                );
+                            }
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "EDITOR_ID" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EDITOR_ID"),
+                                );
+                            }
+                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "END_TIME" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("END_TIME"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "FILES" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FILES"));
+                            }
+                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ID" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "IS_INCOMING_CHANNEL" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IS_INCOMING_CHANNEL"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAST_UPDATED" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_UPDATED"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LOCATION" => {
+                            if __f17.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LOCATION"));
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NOTIFY_TYPE" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NOTIFY_TYPE"),
+                                );
+                            }
+                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "NOTIFY_VALUE" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NOTIFY_VALUE"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGINATOR_ID" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGINATOR_ID"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGIN_ID" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGIN_ID"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGIN_VERSION" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGIN_VERSION"),
+                                );
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OWNER_ID" => {
+                            if __f23.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OWNER_ID"));
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "OWNER_TYPE_ID" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("OWNER_TYPE_ID"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "PRIORITY" => {
+                            if __f25.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PRIORITY"));
+                            }
+                            __f25 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "PROVIDER_DATA" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROVIDER_DATA"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PROVIDER_GROUP_ID" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROVIDER_GROUP_ID"),
+                                );
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PROVIDER_ID" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROVIDER_ID"),
+                                );
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PROVIDER_PARAMS" => {
+                            if __f29.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROVIDER_PARAMS"),
+                                );
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "PROVIDER_TYPE_ID" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROVIDER_TYPE_ID"),
+                                );
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESPONSIBLE_ID" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RESPONSIBLE_ID"),
+                                );
+                            }
+                            __f31 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "RESULT_CURRENCY_ID" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RESULT_CURRENCY_ID"),
+                                );
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESULT_MARK" => {
+                            if __f33.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RESULT_MARK"),
+                                );
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESULT_SOURCE_ID" => {
+                            if __f34.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RESULT_SOURCE_ID"),
+                                );
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESULT_STATUS" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RESULT_STATUS"),
+                                );
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESULT_STREAM" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RESULT_STREAM"),
+                                );
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESULT_SUM" => {
+                            if __f37.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RESULT_SUM"),
+                                );
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESULT_VALUE" => {
+                            if __f38.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RESULT_VALUE"),
+                                );
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SETTINGS" => {
+                            if __f39.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SETTINGS"));
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "START_TIME" => {
+                            if __f40.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("START_TIME"),
+                                );
+                            }
+                            __f40 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "STATUS" => {
+                            if __f41.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("STATUS"));
+                            }
+                            __f41 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "SUBJECT" => {
+                            if __f42.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SUBJECT"));
+                            }
+                            __f42 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TYPE_ID" => {
+                            if __f43.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TYPE_ID"));
+                            }
+                            __f43 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "WEBDAV_ELEMENTS" => {
+                            if __f44.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WEBDAV_ELEMENTS"),
+                                );
+                            }
+                            __f44 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(FieldsResponse {
+                    associated_entity_id: __f0.unwrap_or_default(),
+                    author_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("AUTHOR_ID"))?,
+                    autocomplete_rule: __f2.unwrap_or_default(),
+                    bindings: __f3.unwrap_or_default(),
+                    communications: __f4
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "COMMUNICATIONS",
+                        ))?,
+                    completed: __f5
+                        .ok_or_else(|| ::serde::de::Error::missing_field("COMPLETED"))?,
+                    created: __f6
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CREATED"))?,
+                    deadline: __f7.unwrap_or_default(),
+                    description: __f8.unwrap_or_default(),
+                    description_type: __f9.unwrap_or_default(),
+                    direction: __f10.unwrap_or_default(),
+                    editor_id: __f11.unwrap_or_default(),
+                    end_time: __f12.unwrap_or_default(),
+                    files: __f13.unwrap_or_default(),
+                    id: __f14.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    is_incoming_channel: __f15.unwrap_or_default(),
+                    last_updated: __f16.unwrap_or_default(),
+                    location: __f17.unwrap_or_default(),
+                    notify_type: __f18.unwrap_or_default(),
+                    notify_value: __f19.unwrap_or_default(),
+                    originator_id: __f20.unwrap_or_default(),
+                    origin_id: __f21.unwrap_or_default(),
+                    origin_version: __f22.unwrap_or_default(),
+                    owner_id: __f23
+                        .ok_or_else(|| ::serde::de::Error::missing_field("OWNER_ID"))?,
+                    owner_type_id: __f24
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "OWNER_TYPE_ID",
+                        ))?,
+                    priority: __f25.unwrap_or_default(),
+                    provider_data: __f26.unwrap_or_default(),
+                    provider_group_id: __f27.unwrap_or_default(),
+                    provider_id: __f28.unwrap_or_default(),
+                    provider_params: __f29.unwrap_or_default(),
+                    provider_type_id: __f30.unwrap_or_default(),
+                    responsible_id: __f31
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "RESPONSIBLE_ID",
+                        ))?,
+                    result_currency_id: __f32.unwrap_or_default(),
+                    result_mark: __f33.unwrap_or_default(),
+                    result_source_id: __f34.unwrap_or_default(),
+                    result_status: __f35.unwrap_or_default(),
+                    result_stream: __f36.unwrap_or_default(),
+                    result_sum: __f37.unwrap_or_default(),
+                    result_value: __f38.unwrap_or_default(),
+                    settings: __f39.unwrap_or_default(),
+                    start_time: __f40.unwrap_or_default(),
+                    status: __f41.unwrap_or_default(),
+                    subject: __f42.unwrap_or_default(),
+                    type_id: __f43
+                        .ok_or_else(|| ::serde::de::Error::missing_field("TYPE_ID"))?,
+                    webdav_elements: __f44.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for FieldsResponse {
@@ -603,10 +1501,52 @@ pub async fn get(
 }
 
 /// Parameters of `crm.activity.get`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -618,273 +1558,663 @@ impl crate::runtime::loose::Loose for GetRequest {
 }
 
 /// The `result` of `crm.activity.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponse {
-    #[serde(
-        rename = "ASSOCIATED_ENTITY_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ASSOCIATED_ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub associated_entity_id: Option<String>,
-    #[serde(
-        rename = "AUTHOR_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTHOR_ID", skip_serializing_if = "Option::is_none")]
     pub author_id: Option<String>,
-    #[serde(
-        rename = "AUTOCOMPLETE_RULE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTOCOMPLETE_RULE", skip_serializing_if = "Option::is_none")]
     pub autocomplete_rule: Option<String>,
-    #[serde(
-        rename = "COMPLETED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COMPLETED", skip_serializing_if = "Option::is_none")]
     pub completed: Option<String>,
-    #[serde(
-        rename = "CREATED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CREATED", skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
-    #[serde(
-        rename = "DEADLINE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
-    #[serde(
-        rename = "DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        rename = "DESCRIPTION_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
     pub description_type: Option<String>,
-    #[serde(
-        rename = "DIRECTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DIRECTION", skip_serializing_if = "Option::is_none")]
     pub direction: Option<String>,
-    #[serde(
-        rename = "EDITOR_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EDITOR_ID", skip_serializing_if = "Option::is_none")]
     pub editor_id: Option<String>,
-    #[serde(
-        rename = "END_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "END_TIME", skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(
-        rename = "LAST_UPDATED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_UPDATED", skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<String>,
-    #[serde(
-        rename = "LOCATION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    #[serde(
-        rename = "NOTIFY_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NOTIFY_TYPE", skip_serializing_if = "Option::is_none")]
     pub notify_type: Option<String>,
-    #[serde(
-        rename = "NOTIFY_VALUE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NOTIFY_VALUE", skip_serializing_if = "Option::is_none")]
     pub notify_value: Option<String>,
     #[serde(
         rename = "ORIGINATOR_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub originator_id: ::serde_json::Value,
-    #[serde(
-        rename = "ORIGIN_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub origin_id: ::serde_json::Value,
-    #[serde(
-        rename = "OWNER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
-    #[serde(
-        rename = "OWNER_TYPE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OWNER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub owner_type_id: Option<String>,
-    #[serde(
-        rename = "PRIORITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
     #[serde(
         rename = "PROVIDER_DATA",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub provider_data: ::serde_json::Value,
     #[serde(
         rename = "PROVIDER_GROUP_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub provider_group_id: ::serde_json::Value,
-    #[serde(
-        rename = "PROVIDER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROVIDER_ID", skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
-    #[serde(
-        rename = "PROVIDER_PARAMS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROVIDER_PARAMS", skip_serializing_if = "Option::is_none")]
     pub provider_params: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "PROVIDER_TYPE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROVIDER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub provider_type_id: Option<String>,
-    #[serde(
-        rename = "RESPONSIBLE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
     #[serde(
         rename = "RESULT_CURRENCY_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub result_currency_id: ::serde_json::Value,
-    #[serde(
-        rename = "RESULT_MARK",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RESULT_MARK", skip_serializing_if = "Option::is_none")]
     pub result_mark: Option<String>,
     #[serde(
         rename = "RESULT_SOURCE_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub result_source_id: ::serde_json::Value,
-    #[serde(
-        rename = "RESULT_STATUS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RESULT_STATUS", skip_serializing_if = "Option::is_none")]
     pub result_status: Option<String>,
-    #[serde(
-        rename = "RESULT_STREAM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RESULT_STREAM", skip_serializing_if = "Option::is_none")]
     pub result_stream: Option<String>,
-    #[serde(
-        rename = "RESULT_SUM",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "RESULT_SUM", skip_serializing_if = "::serde_json::Value::is_null")]
     pub result_sum: ::serde_json::Value,
     #[serde(
         rename = "RESULT_VALUE",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub result_value: ::serde_json::Value,
-    #[serde(
-        rename = "SETTINGS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
     pub settings: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "START_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
-    #[serde(
-        rename = "STATUS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    #[serde(
-        rename = "SUBJECT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SUBJECT", skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
-    #[serde(
-        rename = "TYPE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponse, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<::serde_json::Value> = None;
+                let mut __f17: Option<::serde_json::Value> = None;
+                let mut __f18: Option<Option<String>> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<::serde_json::Value> = None;
+                let mut __f22: Option<::serde_json::Value> = None;
+                let mut __f23: Option<Option<String>> = None;
+                let mut __f24: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f25: Option<Option<String>> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<::serde_json::Value> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<::serde_json::Value> = None;
+                let mut __f30: Option<Option<String>> = None;
+                let mut __f31: Option<Option<String>> = None;
+                let mut __f32: Option<::serde_json::Value> = None;
+                let mut __f33: Option<::serde_json::Value> = None;
+                let mut __f34: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f35: Option<Option<String>> = None;
+                let mut __f36: Option<Option<String>> = None;
+                let mut __f37: Option<Option<String>> = None;
+                let mut __f38: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ASSOCIATED_ENTITY_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ASSOCIATED_ENTITY_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTHOR_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTHOR_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTOCOMPLETE_RULE" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTOCOMPLETE_RULE"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMPLETED" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMPLETED"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CREATED" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CREATED"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DEADLINE" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DEADLINE"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DESCRIPTION" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DESCRIPTION_TYPE" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DESCRIPTION_TYPE"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DIRECTION" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DIRECTION"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EDITOR_ID" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EDITOR_ID"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "END_TIME" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("END_TIME"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f11.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAST_UPDATED" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_UPDATED"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LOCATION" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LOCATION"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NOTIFY_TYPE" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NOTIFY_TYPE"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NOTIFY_VALUE" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NOTIFY_VALUE"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGINATOR_ID" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGINATOR_ID"),
+                                );
+                            }
+                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ORIGIN_ID" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGIN_ID"),
+                                );
+                            }
+                            __f17 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "OWNER_ID" => {
+                            if __f18.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OWNER_ID"));
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OWNER_TYPE_ID" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("OWNER_TYPE_ID"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PRIORITY" => {
+                            if __f20.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PRIORITY"));
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PROVIDER_DATA" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROVIDER_DATA"),
+                                );
+                            }
+                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "PROVIDER_GROUP_ID" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROVIDER_GROUP_ID"),
+                                );
+                            }
+                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "PROVIDER_ID" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROVIDER_ID"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PROVIDER_PARAMS" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROVIDER_PARAMS"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "PROVIDER_TYPE_ID" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROVIDER_TYPE_ID"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESPONSIBLE_ID" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RESPONSIBLE_ID"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESULT_CURRENCY_ID" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RESULT_CURRENCY_ID"),
+                                );
+                            }
+                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "RESULT_MARK" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RESULT_MARK"),
+                                );
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESULT_SOURCE_ID" => {
+                            if __f29.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RESULT_SOURCE_ID"),
+                                );
+                            }
+                            __f29 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "RESULT_STATUS" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RESULT_STATUS"),
+                                );
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESULT_STREAM" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RESULT_STREAM"),
+                                );
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESULT_SUM" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RESULT_SUM"),
+                                );
+                            }
+                            __f32 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "RESULT_VALUE" => {
+                            if __f33.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RESULT_VALUE"),
+                                );
+                            }
+                            __f33 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "SETTINGS" => {
+                            if __f34.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SETTINGS"));
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "START_TIME" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("START_TIME"),
+                                );
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "STATUS" => {
+                            if __f36.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("STATUS"));
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SUBJECT" => {
+                            if __f37.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SUBJECT"));
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TYPE_ID" => {
+                            if __f38.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TYPE_ID"));
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponse {
+                    associated_entity_id: __f0.unwrap_or_default(),
+                    author_id: __f1.unwrap_or_default(),
+                    autocomplete_rule: __f2.unwrap_or_default(),
+                    completed: __f3.unwrap_or_default(),
+                    created: __f4.unwrap_or_default(),
+                    deadline: __f5.unwrap_or_default(),
+                    description: __f6.unwrap_or_default(),
+                    description_type: __f7.unwrap_or_default(),
+                    direction: __f8.unwrap_or_default(),
+                    editor_id: __f9.unwrap_or_default(),
+                    end_time: __f10.unwrap_or_default(),
+                    id: __f11.unwrap_or_default(),
+                    last_updated: __f12.unwrap_or_default(),
+                    location: __f13.unwrap_or_default(),
+                    notify_type: __f14.unwrap_or_default(),
+                    notify_value: __f15.unwrap_or_default(),
+                    originator_id: __f16.unwrap_or_default(),
+                    origin_id: __f17.unwrap_or_default(),
+                    owner_id: __f18.unwrap_or_default(),
+                    owner_type_id: __f19.unwrap_or_default(),
+                    priority: __f20.unwrap_or_default(),
+                    provider_data: __f21.unwrap_or_default(),
+                    provider_group_id: __f22.unwrap_or_default(),
+                    provider_id: __f23.unwrap_or_default(),
+                    provider_params: __f24.unwrap_or_default(),
+                    provider_type_id: __f25.unwrap_or_default(),
+                    responsible_id: __f26.unwrap_or_default(),
+                    result_currency_id: __f27.unwrap_or_default(),
+                    result_mark: __f28.unwrap_or_default(),
+                    result_source_id: __f29.unwrap_or_default(),
+                    result_status: __f30.unwrap_or_default(),
+                    result_stream: __f31.unwrap_or_default(),
+                    result_sum: __f32.unwrap_or_default(),
+                    result_value: __f33.unwrap_or_default(),
+                    settings: __f34.unwrap_or_default(),
+                    start_time: __f35.unwrap_or_default(),
+                    status: __f36.unwrap_or_default(),
+                    subject: __f37.unwrap_or_default(),
+                    type_id: __f38.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponse {
@@ -913,32 +2243,110 @@ pub async fn list(
 }
 
 /// Parameters of `crm.activity.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequest, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "filter" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("filter"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "order" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("order"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "select" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("select"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "start" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("start"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequest {
+                    filter: __f0.unwrap_or_default(),
+                    order: __f1.unwrap_or_default(),
+                    select: __f2.unwrap_or_default(),
+                    start: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequest {
@@ -969,12 +2377,69 @@ pub async fn update(
 }
 
 /// Parameters of `crm.activity.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: Vec<UpdateRequestFieldsItem>,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<Vec<UpdateRequestFieldsItem>> = None;
+                let mut __f1: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Vec<UpdateRequestFieldsItem>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {
@@ -985,182 +2450,490 @@ impl crate::runtime::loose::Loose for UpdateRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestFieldsItem {
-    #[serde(
-        rename = "ASSOCIATED_ENTITY_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ASSOCIATED_ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub associated_entity_id: Option<i64>,
     #[serde(rename = "COMMUNICATIONS")]
     pub communications: ::serde_json::Value,
     /// Format: `date-time`.
-    #[serde(
-        rename = "DEADLINE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
-    #[serde(
-        rename = "DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(
         rename = "DESCRIPTION_TYPE",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub description_type: ::serde_json::Value,
-    #[serde(
-        rename = "DIRECTION",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "DIRECTION", skip_serializing_if = "::serde_json::Value::is_null")]
     pub direction: ::serde_json::Value,
     /// Format: `date-time`.
-    #[serde(
-        rename = "END_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "END_TIME", skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
-    #[serde(
-        rename = "FILES",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
     pub files: ::serde_json::Value,
-    #[serde(
-        rename = "IS_INCOMING_CHANNEL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IS_INCOMING_CHANNEL", skip_serializing_if = "Option::is_none")]
     pub is_incoming_channel: Option<String>,
-    #[serde(
-        rename = "LOCATION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
     #[serde(
         rename = "NOTIFY_TYPE",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub notify_type: ::serde_json::Value,
-    #[serde(
-        rename = "ORIGINATOR_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
-    #[serde(
-        rename = "ORIGIN_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
-    #[serde(
-        rename = "ORIGIN_VERSION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
     pub origin_version: Option<String>,
-    #[serde(rename = "OWNER_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "OWNER_ID")]
     pub owner_id: i64,
-    #[serde(rename = "OWNER_TYPE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "OWNER_TYPE_ID")]
     pub owner_type_id: i64,
-    #[serde(
-        rename = "PRIORITY",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "PRIORITY", skip_serializing_if = "::serde_json::Value::is_null")]
     pub priority: ::serde_json::Value,
-    #[serde(
-        rename = "PROVIDER_DATA",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROVIDER_DATA", skip_serializing_if = "Option::is_none")]
     pub provider_data: Option<String>,
-    #[serde(
-        rename = "PROVIDER_GROUP_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROVIDER_GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub provider_group_id: Option<String>,
-    #[serde(
-        rename = "PROVIDER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROVIDER_ID", skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
-    #[serde(
-        rename = "PROVIDER_PARAMS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROVIDER_PARAMS", skip_serializing_if = "Option::is_none")]
     pub provider_params: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "PROVIDER_TYPE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROVIDER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub provider_type_id: Option<String>,
     #[serde(rename = "RESPONSIBLE_ID")]
     pub responsible_id: ::serde_json::Value,
-    #[serde(
-        rename = "SETTINGS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
     pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "START_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
-    #[serde(
-        rename = "STATUS",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "STATUS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub status: ::serde_json::Value,
-    #[serde(
-        rename = "SUBJECT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SUBJECT", skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     #[serde(rename = "TYPE_ID")]
     pub type_id: ::serde_json::Value,
     #[serde(
         rename = "WEBDAV_ELEMENTS",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub webdav_elements: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestFieldsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestFieldsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestFieldsItem, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<::serde_json::Value> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<i64> = None;
+                let mut __f15: Option<i64> = None;
+                let mut __f16: Option<::serde_json::Value> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<Option<String>> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f21: Option<Option<String>> = None;
+                let mut __f22: Option<::serde_json::Value> = None;
+                let mut __f23: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<::serde_json::Value> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<::serde_json::Value> = None;
+                let mut __f28: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ASSOCIATED_ENTITY_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ASSOCIATED_ENTITY_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMMUNICATIONS" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMMUNICATIONS"),
+                                );
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "DEADLINE" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DEADLINE"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DESCRIPTION" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DESCRIPTION_TYPE" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DESCRIPTION_TYPE"),
+                                );
+                            }
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "DIRECTION" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DIRECTION"),
+                                );
+                            }
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "END_TIME" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("END_TIME"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "FILES" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FILES"));
+                            }
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "IS_INCOMING_CHANNEL" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IS_INCOMING_CHANNEL"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LOCATION" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LOCATION"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NOTIFY_TYPE" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NOTIFY_TYPE"),
+                                );
+                            }
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ORIGINATOR_ID" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGINATOR_ID"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGIN_ID" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGIN_ID"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGIN_VERSION" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGIN_VERSION"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OWNER_ID" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OWNER_ID"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "OWNER_TYPE_ID" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("OWNER_TYPE_ID"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "PRIORITY" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PRIORITY"));
+                            }
+                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "PROVIDER_DATA" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROVIDER_DATA"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PROVIDER_GROUP_ID" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROVIDER_GROUP_ID"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PROVIDER_ID" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROVIDER_ID"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PROVIDER_PARAMS" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROVIDER_PARAMS"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "PROVIDER_TYPE_ID" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROVIDER_TYPE_ID"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESPONSIBLE_ID" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RESPONSIBLE_ID"),
+                                );
+                            }
+                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "SETTINGS" => {
+                            if __f23.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SETTINGS"));
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "START_TIME" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("START_TIME"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "STATUS" => {
+                            if __f25.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("STATUS"));
+                            }
+                            __f25 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "SUBJECT" => {
+                            if __f26.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SUBJECT"));
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TYPE_ID" => {
+                            if __f27.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TYPE_ID"));
+                            }
+                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "WEBDAV_ELEMENTS" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WEBDAV_ELEMENTS"),
+                                );
+                            }
+                            __f28 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestFieldsItem {
+                    associated_entity_id: __f0.unwrap_or_default(),
+                    communications: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "COMMUNICATIONS",
+                        ))?,
+                    deadline: __f2.unwrap_or_default(),
+                    description: __f3.unwrap_or_default(),
+                    description_type: __f4.unwrap_or_default(),
+                    direction: __f5.unwrap_or_default(),
+                    end_time: __f6.unwrap_or_default(),
+                    files: __f7.unwrap_or_default(),
+                    is_incoming_channel: __f8.unwrap_or_default(),
+                    location: __f9.unwrap_or_default(),
+                    notify_type: __f10.unwrap_or_default(),
+                    originator_id: __f11.unwrap_or_default(),
+                    origin_id: __f12.unwrap_or_default(),
+                    origin_version: __f13.unwrap_or_default(),
+                    owner_id: __f14
+                        .ok_or_else(|| ::serde::de::Error::missing_field("OWNER_ID"))?,
+                    owner_type_id: __f15
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "OWNER_TYPE_ID",
+                        ))?,
+                    priority: __f16.unwrap_or_default(),
+                    provider_data: __f17.unwrap_or_default(),
+                    provider_group_id: __f18.unwrap_or_default(),
+                    provider_id: __f19.unwrap_or_default(),
+                    provider_params: __f20.unwrap_or_default(),
+                    provider_type_id: __f21.unwrap_or_default(),
+                    responsible_id: __f22
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "RESPONSIBLE_ID",
+                        ))?,
+                    settings: __f23.unwrap_or_default(),
+                    start_time: __f24.unwrap_or_default(),
+                    status: __f25.unwrap_or_default(),
+                    subject: __f26.unwrap_or_default(),
+                    type_id: __f27
+                        .ok_or_else(|| ::serde::de::Error::missing_field("TYPE_ID"))?,
+                    webdav_elements: __f28.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestFieldsItem {

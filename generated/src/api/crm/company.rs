@@ -30,16 +30,74 @@ pub async fn add(
 }
 
 /// Parameters of `crm.company.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: AddRequestFields,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<::serde_json::Map<String, ::serde_json::Value>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<AddRequestFields> = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<AddRequestFields>::default(),
+                                    )?,
+                            );
+                        }
+                        "params" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("params"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    params: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -50,154 +108,376 @@ impl crate::runtime::loose::Loose for AddRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestFields {
     #[serde(
         rename = "ASSIGNED_BY_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub assigned_by_id: ::serde_json::Value,
-    #[serde(
-        rename = "COMMENTS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
     #[serde(
         rename = "COMPANY_TYPE",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub company_type: ::serde_json::Value,
     #[serde(
         rename = "CURRENCY_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub currency_id: ::serde_json::Value,
-    #[serde(
-        rename = "EMAIL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
     pub email: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "EMPLOYEES",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "EMPLOYEES", skip_serializing_if = "::serde_json::Value::is_null")]
     pub employees: ::serde_json::Value,
-    #[serde(
-        rename = "IM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
     pub im: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "INDUSTRY",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "INDUSTRY", skip_serializing_if = "::serde_json::Value::is_null")]
     pub industry: ::serde_json::Value,
-    #[serde(
-        rename = "IS_MY_COMPANY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IS_MY_COMPANY", skip_serializing_if = "Option::is_none")]
     pub is_my_company: Option<AddRequestFieldsIsMyCompany>,
-    #[serde(
-        rename = "LOGO",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "LOGO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub logo: ::serde_json::Value,
-    #[serde(
-        rename = "OPENED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<AddRequestFieldsOpened>,
     #[serde(
         rename = "PARENT_ID_...",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id: ::serde_json::Value,
-    #[serde(
-        rename = "PHONE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
     pub phone: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "REVENUE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "REVENUE", skip_serializing_if = "Option::is_none")]
     pub revenue: Option<f64>,
-    #[serde(
-        rename = "TITLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(
-        rename = "UF_...",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
-    #[serde(
-        rename = "UTM_CAMPAIGN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
-    #[serde(
-        rename = "UTM_CONTENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
     pub utm_content: Option<String>,
-    #[serde(
-        rename = "UTM_MEDIUM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<AddRequestFieldsUtmMedium>,
-    #[serde(
-        rename = "UTM_SOURCE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
-    #[serde(
-        rename = "UTM_TERM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    #[serde(
-        rename = "WEB",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
     pub web: Option<Vec<::serde_json::Value>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestFields, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __f8: Option<Option<AddRequestFieldsIsMyCompany>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
+                let mut __f10: Option<Option<AddRequestFieldsOpened>> = None;
+                let mut __f11: Option<::serde_json::Value> = None;
+                let mut __f12: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f13: Option<Option<f64>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<::serde_json::Value> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<Option<AddRequestFieldsUtmMedium>> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<Vec<::serde_json::Value>>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ASSIGNED_BY_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ASSIGNED_BY_ID"),
+                                );
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "COMMENTS" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COMMENTS"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMPANY_TYPE" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMPANY_TYPE"),
+                                );
+                            }
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "CURRENCY_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CURRENCY_ID"),
+                                );
+                            }
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "EMAIL" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "EMPLOYEES" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EMPLOYEES"),
+                                );
+                            }
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "IM" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("IM"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "INDUSTRY" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("INDUSTRY"));
+                            }
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "IS_MY_COMPANY" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IS_MY_COMPANY"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestFieldsIsMyCompany>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "LOGO" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LOGO"));
+                            }
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "OPENED" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OPENED"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestFieldsOpened>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "PARENT_ID_..." => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PARENT_ID_..."),
+                                );
+                            }
+                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "PHONE" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PHONE"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "REVENUE" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("REVENUE"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TITLE" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TITLE"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_..." => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UF_..."));
+                            }
+                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "UTM_CAMPAIGN" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_CAMPAIGN"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_CONTENT" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_CONTENT"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_MEDIUM" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_MEDIUM"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestFieldsUtmMedium>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_SOURCE" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_SOURCE"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_TERM" => {
+                            if __f20.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UTM_TERM"));
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WEB" => {
+                            if __f21.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("WEB"));
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestFields {
+                    assigned_by_id: __f0.unwrap_or_default(),
+                    comments: __f1.unwrap_or_default(),
+                    company_type: __f2.unwrap_or_default(),
+                    currency_id: __f3.unwrap_or_default(),
+                    email: __f4.unwrap_or_default(),
+                    employees: __f5.unwrap_or_default(),
+                    im: __f6.unwrap_or_default(),
+                    industry: __f7.unwrap_or_default(),
+                    is_my_company: __f8.unwrap_or_default(),
+                    logo: __f9.unwrap_or_default(),
+                    opened: __f10.unwrap_or_default(),
+                    parent_id: __f11.unwrap_or_default(),
+                    phone: __f12.unwrap_or_default(),
+                    revenue: __f13.unwrap_or_default(),
+                    title: __f14.unwrap_or_default(),
+                    uf: __f15.unwrap_or_default(),
+                    utm_campaign: __f16.unwrap_or_default(),
+                    utm_content: __f17.unwrap_or_default(),
+                    utm_medium: __f18.unwrap_or_default(),
+                    utm_source: __f19.unwrap_or_default(),
+                    utm_term: __f20.unwrap_or_default(),
+                    web: __f21.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestFields {
@@ -405,10 +685,52 @@ pub async fn delete(
 }
 
 /// Parameters of `crm.company.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -439,8 +761,36 @@ pub async fn fields(
 }
 
 /// Parameters of `crm.company.fields`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsRequest {}
+
+impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = FieldsRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FieldsRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FieldsRequest, A::Error> {
+                while map
+                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(FieldsRequest {})
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
+}
 
 impl crate::runtime::loose::Loose for FieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
@@ -451,280 +801,643 @@ impl crate::runtime::loose::Loose for FieldsRequest {
 }
 
 /// The `result` of `crm.company.fields`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsResponse {
-    #[serde(
-        rename = "ADDRESS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ADDRESS", skip_serializing_if = "Option::is_none")]
     pub address: Option<FieldsResponseAddress>,
     #[serde(
         rename = "ASSIGNED_BY_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub assigned_by_id: ::serde_json::Value,
-    #[serde(
-        rename = "BANKING_DETAILS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BANKING_DETAILS", skip_serializing_if = "Option::is_none")]
     pub banking_details: Option<String>,
-    #[serde(
-        rename = "COMMENTS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
     #[serde(
         rename = "COMPANY_TYPE",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub company_type: ::serde_json::Value,
-    #[serde(
-        rename = "CONTACT_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub contact_id: ::serde_json::Value,
     #[serde(
         rename = "CREATED_BY_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub created_by_id: ::serde_json::Value,
     #[serde(
         rename = "CURRENCY_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub currency_id: ::serde_json::Value,
     /// Format: `date-time`.
-    #[serde(
-        rename = "DATE_CREATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "DATE_MODIFY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
-    #[serde(
-        rename = "EMAIL",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "EMAIL", skip_serializing_if = "::serde_json::Value::is_null")]
     pub email: ::serde_json::Value,
-    #[serde(
-        rename = "EMPLOYEES",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "EMPLOYEES", skip_serializing_if = "::serde_json::Value::is_null")]
     pub employees: ::serde_json::Value,
-    #[serde(
-        rename = "HAS_EMAIL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "HAS_EMAIL", skip_serializing_if = "Option::is_none")]
     pub has_email: Option<String>,
-    #[serde(
-        rename = "HAS_IMOL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "HAS_IMOL", skip_serializing_if = "Option::is_none")]
     pub has_imol: Option<String>,
-    #[serde(
-        rename = "HAS_PHONE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "HAS_PHONE", skip_serializing_if = "Option::is_none")]
     pub has_phone: Option<String>,
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        rename = "IM",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "IM", skip_serializing_if = "::serde_json::Value::is_null")]
     pub im: ::serde_json::Value,
-    #[serde(
-        rename = "INDUSTRY",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "INDUSTRY", skip_serializing_if = "::serde_json::Value::is_null")]
     pub industry: ::serde_json::Value,
-    #[serde(
-        rename = "IS_MY_COMPANY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IS_MY_COMPANY", skip_serializing_if = "Option::is_none")]
     pub is_my_company: Option<String>,
     #[serde(
         rename = "LAST_ACTIVITY_BY",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub last_activity_by: ::serde_json::Value,
     /// Format: `date-time`.
-    #[serde(
-        rename = "LAST_ACTIVITY_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<String>,
-    #[serde(
-        rename = "LAST_COMMUNICATION_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_COMMUNICATION_TIME", skip_serializing_if = "Option::is_none")]
     pub last_communication_time: Option<String>,
-    #[serde(
-        rename = "LEAD_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "LEAD_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub lead_id: ::serde_json::Value,
-    #[serde(
-        rename = "LINK",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "LINK", skip_serializing_if = "::serde_json::Value::is_null")]
     pub link: ::serde_json::Value,
-    #[serde(
-        rename = "LOGO",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "LOGO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub logo: ::serde_json::Value,
     #[serde(
         rename = "MODIFY_BY_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub modify_by_id: ::serde_json::Value,
-    #[serde(
-        rename = "OPENED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<String>,
-    #[serde(
-        rename = "ORIGINATOR_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
-    #[serde(
-        rename = "ORIGIN_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
-    #[serde(
-        rename = "ORIGIN_VERSION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
     pub origin_version: Option<String>,
     #[serde(
         rename = "PARENT_ID_...",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id: ::serde_json::Value,
-    #[serde(
-        rename = "PHONE",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "PHONE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub phone: ::serde_json::Value,
-    #[serde(
-        rename = "REVENUE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "REVENUE", skip_serializing_if = "Option::is_none")]
     pub revenue: Option<f64>,
-    #[serde(
-        rename = "TITLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(
-        rename = "UF_...",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
-    #[serde(
-        rename = "UTM_CAMPAIGN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
-    #[serde(
-        rename = "UTM_CONTENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
     pub utm_content: Option<String>,
-    #[serde(
-        rename = "UTM_MEDIUM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<FieldsResponseUtmMedium>,
-    #[serde(
-        rename = "UTM_SOURCE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
-    #[serde(
-        rename = "UTM_TERM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    #[serde(
-        rename = "WEB",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "WEB", skip_serializing_if = "::serde_json::Value::is_null")]
     pub web: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = FieldsResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FieldsResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FieldsResponse, A::Error> {
+                let mut __f0: Option<Option<FieldsResponseAddress>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<::serde_json::Value> = None;
+                let mut __f11: Option<::serde_json::Value> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<Option<i64>> = None;
+                let mut __f16: Option<::serde_json::Value> = None;
+                let mut __f17: Option<::serde_json::Value> = None;
+                let mut __f18: Option<Option<String>> = None;
+                let mut __f19: Option<::serde_json::Value> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<String>> = None;
+                let mut __f22: Option<::serde_json::Value> = None;
+                let mut __f23: Option<::serde_json::Value> = None;
+                let mut __f24: Option<::serde_json::Value> = None;
+                let mut __f25: Option<::serde_json::Value> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<Option<String>> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<::serde_json::Value> = None;
+                let mut __f31: Option<::serde_json::Value> = None;
+                let mut __f32: Option<Option<f64>> = None;
+                let mut __f33: Option<Option<String>> = None;
+                let mut __f34: Option<::serde_json::Value> = None;
+                let mut __f35: Option<Option<String>> = None;
+                let mut __f36: Option<Option<String>> = None;
+                let mut __f37: Option<Option<FieldsResponseUtmMedium>> = None;
+                let mut __f38: Option<Option<String>> = None;
+                let mut __f39: Option<Option<String>> = None;
+                let mut __f40: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ADDRESS" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ADDRESS"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<FieldsResponseAddress>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "ASSIGNED_BY_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ASSIGNED_BY_ID"),
+                                );
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "BANKING_DETAILS" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("BANKING_DETAILS"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMMENTS" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COMMENTS"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMPANY_TYPE" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMPANY_TYPE"),
+                                );
+                            }
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "CONTACT_ID" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONTACT_ID"),
+                                );
+                            }
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "CREATED_BY_ID" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CREATED_BY_ID"),
+                                );
+                            }
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "CURRENCY_ID" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CURRENCY_ID"),
+                                );
+                            }
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "DATE_CREATE" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_MODIFY" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_MODIFY"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EMAIL" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
+                            }
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "EMPLOYEES" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EMPLOYEES"),
+                                );
+                            }
+                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "HAS_EMAIL" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("HAS_EMAIL"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "HAS_IMOL" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("HAS_IMOL"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "HAS_PHONE" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("HAS_PHONE"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IM" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("IM"));
+                            }
+                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "INDUSTRY" => {
+                            if __f17.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("INDUSTRY"));
+                            }
+                            __f17 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "IS_MY_COMPANY" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IS_MY_COMPANY"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAST_ACTIVITY_BY" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_ACTIVITY_BY"),
+                                );
+                            }
+                            __f19 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "LAST_ACTIVITY_TIME" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_ACTIVITY_TIME"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAST_COMMUNICATION_TIME" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "LAST_COMMUNICATION_TIME",
+                                    ),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LEAD_ID" => {
+                            if __f22.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LEAD_ID"));
+                            }
+                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "LINK" => {
+                            if __f23.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LINK"));
+                            }
+                            __f23 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "LOGO" => {
+                            if __f24.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LOGO"));
+                            }
+                            __f24 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "MODIFY_BY_ID" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MODIFY_BY_ID"),
+                                );
+                            }
+                            __f25 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "OPENED" => {
+                            if __f26.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OPENED"));
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGINATOR_ID" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGINATOR_ID"),
+                                );
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGIN_ID" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGIN_ID"),
+                                );
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGIN_VERSION" => {
+                            if __f29.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGIN_VERSION"),
+                                );
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PARENT_ID_..." => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PARENT_ID_..."),
+                                );
+                            }
+                            __f30 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "PHONE" => {
+                            if __f31.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PHONE"));
+                            }
+                            __f31 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "REVENUE" => {
+                            if __f32.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("REVENUE"));
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TITLE" => {
+                            if __f33.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TITLE"));
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_..." => {
+                            if __f34.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UF_..."));
+                            }
+                            __f34 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "UTM_CAMPAIGN" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_CAMPAIGN"),
+                                );
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_CONTENT" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_CONTENT"),
+                                );
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_MEDIUM" => {
+                            if __f37.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_MEDIUM"),
+                                );
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<FieldsResponseUtmMedium>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_SOURCE" => {
+                            if __f38.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_SOURCE"),
+                                );
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_TERM" => {
+                            if __f39.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UTM_TERM"));
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WEB" => {
+                            if __f40.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("WEB"));
+                            }
+                            __f40 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(FieldsResponse {
+                    address: __f0.unwrap_or_default(),
+                    assigned_by_id: __f1.unwrap_or_default(),
+                    banking_details: __f2.unwrap_or_default(),
+                    comments: __f3.unwrap_or_default(),
+                    company_type: __f4.unwrap_or_default(),
+                    contact_id: __f5.unwrap_or_default(),
+                    created_by_id: __f6.unwrap_or_default(),
+                    currency_id: __f7.unwrap_or_default(),
+                    date_create: __f8.unwrap_or_default(),
+                    date_modify: __f9.unwrap_or_default(),
+                    email: __f10.unwrap_or_default(),
+                    employees: __f11.unwrap_or_default(),
+                    has_email: __f12.unwrap_or_default(),
+                    has_imol: __f13.unwrap_or_default(),
+                    has_phone: __f14.unwrap_or_default(),
+                    id: __f15.unwrap_or_default(),
+                    im: __f16.unwrap_or_default(),
+                    industry: __f17.unwrap_or_default(),
+                    is_my_company: __f18.unwrap_or_default(),
+                    last_activity_by: __f19.unwrap_or_default(),
+                    last_activity_time: __f20.unwrap_or_default(),
+                    last_communication_time: __f21.unwrap_or_default(),
+                    lead_id: __f22.unwrap_or_default(),
+                    link: __f23.unwrap_or_default(),
+                    logo: __f24.unwrap_or_default(),
+                    modify_by_id: __f25.unwrap_or_default(),
+                    opened: __f26.unwrap_or_default(),
+                    originator_id: __f27.unwrap_or_default(),
+                    origin_id: __f28.unwrap_or_default(),
+                    origin_version: __f29.unwrap_or_default(),
+                    parent_id: __f30.unwrap_or_default(),
+                    phone: __f31.unwrap_or_default(),
+                    revenue: __f32.unwrap_or_default(),
+                    title: __f33.unwrap_or_default(),
+                    uf: __f34.unwrap_or_default(),
+                    utm_campaign: __f35.unwrap_or_default(),
+                    utm_content: __f36.unwrap_or_default(),
+                    utm_medium: __f37.unwrap_or_default(),
+                    utm_source: __f38.unwrap_or_default(),
+                    utm_term: __f39.unwrap_or_default(),
+                    web: __f40.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for FieldsResponse {
@@ -934,10 +1647,52 @@ pub async fn get(
 }
 
 /// Parameters of `crm.company.get`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -949,348 +1704,841 @@ impl crate::runtime::loose::Loose for GetRequest {
 }
 
 /// The `result` of `crm.company.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponse {
-    #[serde(
-        rename = "ADDRESS",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "ADDRESS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub address: ::serde_json::Value,
-    #[serde(
-        rename = "ADDRESS_2",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "ADDRESS_2", skip_serializing_if = "::serde_json::Value::is_null")]
     pub address_2: ::serde_json::Value,
     #[serde(
         rename = "ADDRESS_CITY",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub address_city: ::serde_json::Value,
     #[serde(
         rename = "ADDRESS_COUNTRY",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub address_country: ::serde_json::Value,
     #[serde(
         rename = "ADDRESS_COUNTRY_CODE",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub address_country_code: ::serde_json::Value,
     #[serde(
         rename = "ADDRESS_LEGAL",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub address_legal: ::serde_json::Value,
     #[serde(
         rename = "ADDRESS_LOC_ADDR_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub address_loc_addr_id: ::serde_json::Value,
     #[serde(
         rename = "ADDRESS_POSTAL_CODE",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub address_postal_code: ::serde_json::Value,
     #[serde(
         rename = "ADDRESS_PROVINCE",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub address_province: ::serde_json::Value,
     #[serde(
         rename = "ADDRESS_REGION",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub address_region: ::serde_json::Value,
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub assigned_by_id: Option<String>,
-    #[serde(
-        rename = "BANKING_DETAILS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BANKING_DETAILS", skip_serializing_if = "Option::is_none")]
     pub banking_details: Option<String>,
-    #[serde(
-        rename = "COMMENTS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    #[serde(
-        rename = "COMPANY_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COMPANY_TYPE", skip_serializing_if = "Option::is_none")]
     pub company_type: Option<String>,
-    #[serde(
-        rename = "CREATED_BY_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub created_by_id: Option<String>,
-    #[serde(
-        rename = "CURRENCY_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
     pub currency_id: Option<String>,
-    #[serde(
-        rename = "DATE_CREATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    #[serde(
-        rename = "DATE_MODIFY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
-    #[serde(
-        rename = "EMPLOYEES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EMPLOYEES", skip_serializing_if = "Option::is_none")]
     pub employees: Option<String>,
-    #[serde(
-        rename = "HAS_EMAIL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "HAS_EMAIL", skip_serializing_if = "Option::is_none")]
     pub has_email: Option<String>,
-    #[serde(
-        rename = "HAS_IMOL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "HAS_IMOL", skip_serializing_if = "Option::is_none")]
     pub has_imol: Option<String>,
-    #[serde(
-        rename = "HAS_PHONE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "HAS_PHONE", skip_serializing_if = "Option::is_none")]
     pub has_phone: Option<String>,
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(
-        rename = "INDUSTRY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "INDUSTRY", skip_serializing_if = "Option::is_none")]
     pub industry: Option<String>,
-    #[serde(
-        rename = "IS_MY_COMPANY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IS_MY_COMPANY", skip_serializing_if = "Option::is_none")]
     pub is_my_company: Option<String>,
-    #[serde(
-        rename = "LAST_ACTIVITY_BY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_ACTIVITY_BY", skip_serializing_if = "Option::is_none")]
     pub last_activity_by: Option<String>,
-    #[serde(
-        rename = "LAST_ACTIVITY_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<String>,
     #[serde(
         rename = "LAST_COMMUNICATION_TIME",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub last_communication_time: ::serde_json::Value,
-    #[serde(
-        rename = "LEAD_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "LEAD_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub lead_id: ::serde_json::Value,
-    #[serde(
-        rename = "LOGO",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "LOGO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub logo: ::serde_json::Value,
-    #[serde(
-        rename = "MODIFY_BY_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modify_by_id: Option<String>,
-    #[serde(
-        rename = "OPENED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<String>,
     #[serde(
         rename = "ORIGINATOR_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub originator_id: ::serde_json::Value,
-    #[serde(
-        rename = "ORIGIN_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub origin_id: ::serde_json::Value,
     #[serde(
         rename = "ORIGIN_VERSION",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub origin_version: ::serde_json::Value,
     #[serde(
         rename = "PARENT_ID_156",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id_156: ::serde_json::Value,
     #[serde(
         rename = "REG_ADDRESS",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub reg_address: ::serde_json::Value,
     #[serde(
         rename = "REG_ADDRESS_2",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub reg_address_2: ::serde_json::Value,
     #[serde(
         rename = "REG_ADDRESS_CITY",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub reg_address_city: ::serde_json::Value,
     #[serde(
         rename = "REG_ADDRESS_COUNTRY",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub reg_address_country: ::serde_json::Value,
     #[serde(
         rename = "REG_ADDRESS_COUNTRY_CODE",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub reg_address_country_code: ::serde_json::Value,
     #[serde(
         rename = "REG_ADDRESS_LOC_ADDR_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub reg_address_loc_addr_id: ::serde_json::Value,
     #[serde(
         rename = "REG_ADDRESS_POSTAL_CODE",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub reg_address_postal_code: ::serde_json::Value,
     #[serde(
         rename = "REG_ADDRESS_PROVINCE",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub reg_address_province: ::serde_json::Value,
     #[serde(
         rename = "REG_ADDRESS_REGION",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub reg_address_region: ::serde_json::Value,
-    #[serde(
-        rename = "REVENUE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "REVENUE", skip_serializing_if = "Option::is_none")]
     pub revenue: Option<String>,
-    #[serde(
-        rename = "TITLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(
-        rename = "UF_CRM_1687188367",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_CRM_1687188367", skip_serializing_if = "Option::is_none")]
     pub uf_crm_1687188367: Option<String>,
     #[serde(
         rename = "UTM_CAMPAIGN",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub utm_campaign: ::serde_json::Value,
     #[serde(
         rename = "UTM_CONTENT",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub utm_content: ::serde_json::Value,
-    #[serde(
-        rename = "UTM_MEDIUM",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_medium: ::serde_json::Value,
-    #[serde(
-        rename = "UTM_SOURCE",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_source: ::serde_json::Value,
-    #[serde(
-        rename = "UTM_TERM",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "UTM_TERM", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_term: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponse, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __f8: Option<::serde_json::Value> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<Option<String>> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<String>> = None;
+                let mut __f22: Option<Option<String>> = None;
+                let mut __f23: Option<Option<String>> = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<Option<String>> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<::serde_json::Value> = None;
+                let mut __f28: Option<::serde_json::Value> = None;
+                let mut __f29: Option<::serde_json::Value> = None;
+                let mut __f30: Option<Option<String>> = None;
+                let mut __f31: Option<Option<String>> = None;
+                let mut __f32: Option<::serde_json::Value> = None;
+                let mut __f33: Option<::serde_json::Value> = None;
+                let mut __f34: Option<::serde_json::Value> = None;
+                let mut __f35: Option<::serde_json::Value> = None;
+                let mut __f36: Option<::serde_json::Value> = None;
+                let mut __f37: Option<::serde_json::Value> = None;
+                let mut __f38: Option<::serde_json::Value> = None;
+                let mut __f39: Option<::serde_json::Value> = None;
+                let mut __f40: Option<::serde_json::Value> = None;
+                let mut __f41: Option<::serde_json::Value> = None;
+                let mut __f42: Option<::serde_json::Value> = None;
+                let mut __f43: Option<::serde_json::Value> = None;
+                let mut __f44: Option<::serde_json::Value> = None;
+                let mut __f45: Option<Option<String>> = None;
+                let mut __f46: Option<Option<String>> = None;
+                let mut __f47: Option<Option<String>> = None;
+                let mut __f48: Option<::serde_json::Value> = None;
+                let mut __f49: Option<::serde_json::Value> = None;
+                let mut __f50: Option<::serde_json::Value> = None;
+                let mut __f51: Option<::serde_json::Value> = None;
+                let mut __f52: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ADDRESS" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ADDRESS"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ADDRESS_2" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESS_2"),
+                                );
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ADDRESS_CITY" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESS_CITY"),
+                                );
+                            }
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ADDRESS_COUNTRY" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESS_COUNTRY"),
+                                );
+                            }
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ADDRESS_COUNTRY_CODE" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESS_COUNTRY_CODE"),
+                                );
+                            }
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ADDRESS_LEGAL" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESS_LEGAL"),
+                                );
+                            }
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ADDRESS_LOC_ADDR_ID" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESS_LOC_ADDR_ID"),
+                                );
+                            }
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ADDRESS_POSTAL_CODE" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESS_POSTAL_CODE"),
+                                );
+                            }
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ADDRESS_PROVINCE" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESS_PROVINCE"),
+                                );
+                            }
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ADDRESS_REGION" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESS_REGION"),
+                                );
+                            }
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ASSIGNED_BY_ID" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ASSIGNED_BY_ID"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "BANKING_DETAILS" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("BANKING_DETAILS"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMMENTS" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COMMENTS"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMPANY_TYPE" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMPANY_TYPE"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CREATED_BY_ID" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CREATED_BY_ID"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CURRENCY_ID" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CURRENCY_ID"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_CREATE" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_MODIFY" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_MODIFY"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EMPLOYEES" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EMPLOYEES"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "HAS_EMAIL" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("HAS_EMAIL"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "HAS_IMOL" => {
+                            if __f20.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("HAS_IMOL"));
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "HAS_PHONE" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("HAS_PHONE"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f22.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "INDUSTRY" => {
+                            if __f23.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("INDUSTRY"));
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IS_MY_COMPANY" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IS_MY_COMPANY"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAST_ACTIVITY_BY" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_ACTIVITY_BY"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAST_ACTIVITY_TIME" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_ACTIVITY_TIME"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAST_COMMUNICATION_TIME" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "LAST_COMMUNICATION_TIME",
+                                    ),
+                                );
+                            }
+                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "LEAD_ID" => {
+                            if __f28.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LEAD_ID"));
+                            }
+                            __f28 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "LOGO" => {
+                            if __f29.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LOGO"));
+                            }
+                            __f29 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "MODIFY_BY_ID" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MODIFY_BY_ID"),
+                                );
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OPENED" => {
+                            if __f31.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OPENED"));
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGINATOR_ID" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGINATOR_ID"),
+                                );
+                            }
+                            __f32 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ORIGIN_ID" => {
+                            if __f33.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGIN_ID"),
+                                );
+                            }
+                            __f33 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ORIGIN_VERSION" => {
+                            if __f34.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGIN_VERSION"),
+                                );
+                            }
+                            __f34 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "PARENT_ID_156" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PARENT_ID_156"),
+                                );
+                            }
+                            __f35 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "REG_ADDRESS" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("REG_ADDRESS"),
+                                );
+                            }
+                            __f36 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "REG_ADDRESS_2" => {
+                            if __f37.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("REG_ADDRESS_2"),
+                                );
+                            }
+                            __f37 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "REG_ADDRESS_CITY" => {
+                            if __f38.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("REG_ADDRESS_CITY"),
+                                );
+                            }
+                            __f38 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "REG_ADDRESS_COUNTRY" => {
+                            if __f39.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("REG_ADDRESS_COUNTRY"),
+                                );
+                            }
+                            __f39 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "REG_ADDRESS_COUNTRY_CODE" => {
+                            if __f40.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "REG_ADDRESS_COUNTRY_CODE",
+                                    ),
+                                );
+                            }
+                            __f40 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "REG_ADDRESS_LOC_ADDR_ID" => {
+                            if __f41.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "REG_ADDRESS_LOC_ADDR_ID",
+                                    ),
+                                );
+                            }
+                            __f41 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "REG_ADDRESS_POSTAL_CODE" => {
+                            if __f42.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "REG_ADDRESS_POSTAL_CODE",
+                                    ),
+                                );
+                            }
+                            __f42 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "REG_ADDRESS_PROVINCE" => {
+                            if __f43.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("REG_ADDRESS_PROVINCE"),
+                                );
+                            }
+                            __f43 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "REG_ADDRESS_REGION" => {
+                            if __f44.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("REG_ADDRESS_REGION"),
+                                );
+                            }
+                            __f44 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "REVENUE" => {
+                            if __f45.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("REVENUE"));
+                            }
+                            __f45 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TITLE" => {
+                            if __f46.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TITLE"));
+                            }
+                            __f46 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_CRM_1687188367" => {
+                            if __f47.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_CRM_1687188367"),
+                                );
+                            }
+                            __f47 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_CAMPAIGN" => {
+                            if __f48.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_CAMPAIGN"),
+                                );
+                            }
+                            __f48 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "UTM_CONTENT" => {
+                            if __f49.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_CONTENT"),
+                                );
+                            }
+                            __f49 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "UTM_MEDIUM" => {
+                            if __f50.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_MEDIUM"),
+                                );
+                            }
+                            __f50 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "UTM_SOURCE" => {
+                            if __f51.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_SOURCE"),
+                                );
+                            }
+                            __f51 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "UTM_TERM" => {
+                            if __f52.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UTM_TERM"));
+                            }
+                            __f52 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponse {
+                    address: __f0.unwrap_or_default(),
+                    address_2: __f1.unwrap_or_default(),
+                    address_city: __f2.unwrap_or_default(),
+                    address_country: __f3.unwrap_or_default(),
+                    address_country_code: __f4.unwrap_or_default(),
+                    address_legal: __f5.unwrap_or_default(),
+                    address_loc_addr_id: __f6.unwrap_or_default(),
+                    address_postal_code: __f7.unwrap_or_default(),
+                    address_province: __f8.unwrap_or_default(),
+                    address_region: __f9.unwrap_or_default(),
+                    assigned_by_id: __f10.unwrap_or_default(),
+                    banking_details: __f11.unwrap_or_default(),
+                    comments: __f12.unwrap_or_default(),
+                    company_type: __f13.unwrap_or_default(),
+                    created_by_id: __f14.unwrap_or_default(),
+                    currency_id: __f15.unwrap_or_default(),
+                    date_create: __f16.unwrap_or_default(),
+                    date_modify: __f17.unwrap_or_default(),
+                    employees: __f18.unwrap_or_default(),
+                    has_email: __f19.unwrap_or_default(),
+                    has_imol: __f20.unwrap_or_default(),
+                    has_phone: __f21.unwrap_or_default(),
+                    id: __f22.unwrap_or_default(),
+                    industry: __f23.unwrap_or_default(),
+                    is_my_company: __f24.unwrap_or_default(),
+                    last_activity_by: __f25.unwrap_or_default(),
+                    last_activity_time: __f26.unwrap_or_default(),
+                    last_communication_time: __f27.unwrap_or_default(),
+                    lead_id: __f28.unwrap_or_default(),
+                    logo: __f29.unwrap_or_default(),
+                    modify_by_id: __f30.unwrap_or_default(),
+                    opened: __f31.unwrap_or_default(),
+                    originator_id: __f32.unwrap_or_default(),
+                    origin_id: __f33.unwrap_or_default(),
+                    origin_version: __f34.unwrap_or_default(),
+                    parent_id_156: __f35.unwrap_or_default(),
+                    reg_address: __f36.unwrap_or_default(),
+                    reg_address_2: __f37.unwrap_or_default(),
+                    reg_address_city: __f38.unwrap_or_default(),
+                    reg_address_country: __f39.unwrap_or_default(),
+                    reg_address_country_code: __f40.unwrap_or_default(),
+                    reg_address_loc_addr_id: __f41.unwrap_or_default(),
+                    reg_address_postal_code: __f42.unwrap_or_default(),
+                    reg_address_province: __f43.unwrap_or_default(),
+                    reg_address_region: __f44.unwrap_or_default(),
+                    revenue: __f45.unwrap_or_default(),
+                    title: __f46.unwrap_or_default(),
+                    uf_crm_1687188367: __f47.unwrap_or_default(),
+                    utm_campaign: __f48.unwrap_or_default(),
+                    utm_content: __f49.unwrap_or_default(),
+                    utm_medium: __f50.unwrap_or_default(),
+                    utm_source: __f51.unwrap_or_default(),
+                    utm_term: __f52.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponse {
@@ -1320,32 +2568,108 @@ pub async fn list(
 }
 
 /// Parameters of `crm.company.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequest, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<Option<Vec<String>>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "filter" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("filter"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "order" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("order"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "select" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("select"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                    )?,
+                            );
+                        }
+                        "start" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("start"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequest {
+                    filter: __f0.unwrap_or_default(),
+                    order: __f1.unwrap_or_default(),
+                    select: __f2.unwrap_or_default(),
+                    start: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequest {
@@ -1376,18 +2700,86 @@ pub async fn update(
 }
 
 /// Parameters of `crm.company.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: UpdateRequestFields,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<::serde_json::Map<String, ::serde_json::Value>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<UpdateRequestFields> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<UpdateRequestFields>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "params" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("params"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    params: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {
@@ -1398,181 +2790,437 @@ impl crate::runtime::loose::Loose for UpdateRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
     #[serde(
         rename = "ASSIGNED_BY_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub assigned_by_id: ::serde_json::Value,
-    #[serde(
-        rename = "COMMENTS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
     #[serde(
         rename = "COMPANY_TYPE",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub company_type: ::serde_json::Value,
-    #[serde(
-        rename = "CONTACT_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub contact_id: ::serde_json::Value,
     #[serde(
         rename = "CURRENCY_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub currency_id: ::serde_json::Value,
-    #[serde(
-        rename = "EMAIL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
     pub email: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "EMPLOYEES",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "EMPLOYEES", skip_serializing_if = "::serde_json::Value::is_null")]
     pub employees: ::serde_json::Value,
-    #[serde(
-        rename = "IM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
     pub im: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "INDUSTRY",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "INDUSTRY", skip_serializing_if = "::serde_json::Value::is_null")]
     pub industry: ::serde_json::Value,
-    #[serde(
-        rename = "LINK",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
     pub link: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "LOGO",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "LOGO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub logo: ::serde_json::Value,
-    #[serde(
-        rename = "OPENED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<UpdateRequestFieldsOpened>,
-    #[serde(
-        rename = "ORIGINATOR_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
-    #[serde(
-        rename = "ORIGIN_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
-    #[serde(
-        rename = "ORIGIN_VERSION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
     pub origin_version: Option<String>,
     #[serde(
         rename = "PARENT_ID_...",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id: ::serde_json::Value,
-    #[serde(
-        rename = "PHONE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
     pub phone: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "REVENUE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "REVENUE", skip_serializing_if = "Option::is_none")]
     pub revenue: Option<f64>,
-    #[serde(
-        rename = "TITLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(
-        rename = "UF_...",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
-    #[serde(
-        rename = "UTM_CAMPAIGN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
-    #[serde(
-        rename = "UTM_CONTENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
     pub utm_content: Option<String>,
-    #[serde(
-        rename = "UTM_MEDIUM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<UpdateRequestFieldsUtmMedium>,
-    #[serde(
-        rename = "UTM_SOURCE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
-    #[serde(
-        rename = "UTM_TERM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    #[serde(
-        rename = "WEB",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
     pub web: Option<Vec<::serde_json::Value>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestFields, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __f5: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
+                let mut __f7: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f8: Option<::serde_json::Value> = None;
+                let mut __f9: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f10: Option<::serde_json::Value> = None;
+                let mut __f11: Option<Option<UpdateRequestFieldsOpened>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<::serde_json::Value> = None;
+                let mut __f16: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f17: Option<Option<f64>> = None;
+                let mut __f18: Option<Option<String>> = None;
+                let mut __f19: Option<::serde_json::Value> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<String>> = None;
+                let mut __f22: Option<Option<UpdateRequestFieldsUtmMedium>> = None;
+                let mut __f23: Option<Option<String>> = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<Option<Vec<::serde_json::Value>>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ASSIGNED_BY_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ASSIGNED_BY_ID"),
+                                );
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "COMMENTS" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COMMENTS"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMPANY_TYPE" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMPANY_TYPE"),
+                                );
+                            }
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "CONTACT_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONTACT_ID"),
+                                );
+                            }
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "CURRENCY_ID" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CURRENCY_ID"),
+                                );
+                            }
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "EMAIL" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "EMPLOYEES" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EMPLOYEES"),
+                                );
+                            }
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "IM" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("IM"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "INDUSTRY" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("INDUSTRY"));
+                            }
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "LINK" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LINK"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "LOGO" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LOGO"));
+                            }
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "OPENED" => {
+                            if __f11.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OPENED"));
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestFieldsOpened>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGINATOR_ID" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGINATOR_ID"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGIN_ID" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGIN_ID"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGIN_VERSION" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGIN_VERSION"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PARENT_ID_..." => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PARENT_ID_..."),
+                                );
+                            }
+                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "PHONE" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PHONE"));
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "REVENUE" => {
+                            if __f17.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("REVENUE"));
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TITLE" => {
+                            if __f18.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TITLE"));
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_..." => {
+                            if __f19.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UF_..."));
+                            }
+                            __f19 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "UTM_CAMPAIGN" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_CAMPAIGN"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_CONTENT" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_CONTENT"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_MEDIUM" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_MEDIUM"),
+                                );
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestFieldsUtmMedium>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_SOURCE" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_SOURCE"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_TERM" => {
+                            if __f24.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UTM_TERM"));
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WEB" => {
+                            if __f25.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("WEB"));
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestFields {
+                    assigned_by_id: __f0.unwrap_or_default(),
+                    comments: __f1.unwrap_or_default(),
+                    company_type: __f2.unwrap_or_default(),
+                    contact_id: __f3.unwrap_or_default(),
+                    currency_id: __f4.unwrap_or_default(),
+                    email: __f5.unwrap_or_default(),
+                    employees: __f6.unwrap_or_default(),
+                    im: __f7.unwrap_or_default(),
+                    industry: __f8.unwrap_or_default(),
+                    link: __f9.unwrap_or_default(),
+                    logo: __f10.unwrap_or_default(),
+                    opened: __f11.unwrap_or_default(),
+                    originator_id: __f12.unwrap_or_default(),
+                    origin_id: __f13.unwrap_or_default(),
+                    origin_version: __f14.unwrap_or_default(),
+                    parent_id: __f15.unwrap_or_default(),
+                    phone: __f16.unwrap_or_default(),
+                    revenue: __f17.unwrap_or_default(),
+                    title: __f18.unwrap_or_default(),
+                    uf: __f19.unwrap_or_default(),
+                    utm_campaign: __f20.unwrap_or_default(),
+                    utm_content: __f21.unwrap_or_default(),
+                    utm_medium: __f22.unwrap_or_default(),
+                    utm_source: __f23.unwrap_or_default(),
+                    utm_term: __f24.unwrap_or_default(),
+                    web: __f25.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestFields {

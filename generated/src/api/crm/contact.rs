@@ -30,20 +30,74 @@ pub async fn add(
 }
 
 /// Parameters of `crm.contact.add`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<AddRequestFields>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<AddRequestParams>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<Option<AddRequestFields>> = None;
+                let mut __f1: Option<Option<AddRequestParams>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestFields>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "params" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("params"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParams>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    fields: __f0.unwrap_or_default(),
+                    params: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -54,204 +108,484 @@ impl crate::runtime::loose::Loose for AddRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestFields {
     #[serde(
         rename = "ASSIGNED_BY_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub assigned_by_id: ::serde_json::Value,
     /// Format: `date`.
-    #[serde(
-        rename = "BIRTHDATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
-    #[serde(
-        rename = "COMMENTS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    #[serde(
-        rename = "COMPANY_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub company_id: ::serde_json::Value,
-    #[serde(
-        rename = "COMPANY_IDS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COMPANY_IDS", skip_serializing_if = "Option::is_none")]
     pub company_ids: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "EMAIL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
     pub email: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "EXPORT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
     pub export: Option<bool>,
-    #[serde(
-        rename = "HONORIFIC",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "HONORIFIC", skip_serializing_if = "::serde_json::Value::is_null")]
     pub honorific: ::serde_json::Value,
-    #[serde(
-        rename = "IM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
     pub im: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "LAST_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    #[serde(
-        rename = "LINK",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
     pub link: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "OPENED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
     #[serde(
         rename = "PARENT_ID_...",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id: ::serde_json::Value,
-    #[serde(
-        rename = "PHONE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
     pub phone: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "PHOTO",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub photo: ::serde_json::Value,
-    #[serde(
-        rename = "POST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
-    #[serde(
-        rename = "SECOND_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
-    #[serde(
-        rename = "SOURCE_DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    #[serde(
-        rename = "SOURCE_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub source_id: ::serde_json::Value,
-    #[serde(
-        rename = "TRACE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TRACE", skip_serializing_if = "Option::is_none")]
     pub trace: Option<String>,
-    #[serde(
-        rename = "TYPE_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub type_id: ::serde_json::Value,
-    #[serde(
-        rename = "UF_...",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
-    #[serde(
-        rename = "UTM_CAMPAIGN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
-    #[serde(
-        rename = "UTM_CONTENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
     pub utm_content: Option<String>,
-    #[serde(
-        rename = "UTM_MEDIUM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<AddRequestFieldsUtmMedium>,
-    #[serde(
-        rename = "UTM_SOURCE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
-    #[serde(
-        rename = "UTM_TERM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    #[serde(
-        rename = "WEB",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
     pub web: Option<Vec<::serde_json::Value>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestFields, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f5: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f6: Option<Option<bool>> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __f8: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<bool>> = None;
+                let mut __f13: Option<::serde_json::Value> = None;
+                let mut __f14: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f15: Option<::serde_json::Value> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<Option<String>> = None;
+                let mut __f19: Option<::serde_json::Value> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<::serde_json::Value> = None;
+                let mut __f22: Option<::serde_json::Value> = None;
+                let mut __f23: Option<Option<String>> = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<Option<AddRequestFieldsUtmMedium>> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<Option<String>> = None;
+                let mut __f28: Option<Option<Vec<::serde_json::Value>>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ASSIGNED_BY_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ASSIGNED_BY_ID"),
+                                );
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "BIRTHDATE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("BIRTHDATE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMMENTS" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COMMENTS"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMPANY_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMPANY_ID"),
+                                );
+                            }
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "COMPANY_IDS" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMPANY_IDS"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "EMAIL" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "EXPORT" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("EXPORT"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "HONORIFIC" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("HONORIFIC"),
+                                );
+                            }
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "IM" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("IM"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "LAST_NAME" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_NAME"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LINK" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LINK"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f11.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OPENED" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OPENED"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PARENT_ID_..." => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PARENT_ID_..."),
+                                );
+                            }
+                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "PHONE" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PHONE"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "PHOTO" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PHOTO"));
+                            }
+                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "POST" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("POST"));
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SECOND_NAME" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SECOND_NAME"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SOURCE_DESCRIPTION" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SOURCE_DESCRIPTION"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SOURCE_ID" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SOURCE_ID"),
+                                );
+                            }
+                            __f19 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "TRACE" => {
+                            if __f20.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TRACE"));
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TYPE_ID" => {
+                            if __f21.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TYPE_ID"));
+                            }
+                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "UF_..." => {
+                            if __f22.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UF_..."));
+                            }
+                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "UTM_CAMPAIGN" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_CAMPAIGN"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_CONTENT" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_CONTENT"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_MEDIUM" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_MEDIUM"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestFieldsUtmMedium>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_SOURCE" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_SOURCE"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_TERM" => {
+                            if __f27.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UTM_TERM"));
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WEB" => {
+                            if __f28.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("WEB"));
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestFields {
+                    assigned_by_id: __f0.unwrap_or_default(),
+                    birthdate: __f1.unwrap_or_default(),
+                    comments: __f2.unwrap_or_default(),
+                    company_id: __f3.unwrap_or_default(),
+                    company_ids: __f4.unwrap_or_default(),
+                    email: __f5.unwrap_or_default(),
+                    export: __f6.unwrap_or_default(),
+                    honorific: __f7.unwrap_or_default(),
+                    im: __f8.unwrap_or_default(),
+                    last_name: __f9.unwrap_or_default(),
+                    link: __f10.unwrap_or_default(),
+                    name: __f11.unwrap_or_default(),
+                    opened: __f12.unwrap_or_default(),
+                    parent_id: __f13.unwrap_or_default(),
+                    phone: __f14.unwrap_or_default(),
+                    photo: __f15.unwrap_or_default(),
+                    post: __f16.unwrap_or_default(),
+                    second_name: __f17.unwrap_or_default(),
+                    source_description: __f18.unwrap_or_default(),
+                    source_id: __f19.unwrap_or_default(),
+                    trace: __f20.unwrap_or_default(),
+                    type_id: __f21.unwrap_or_default(),
+                    uf: __f22.unwrap_or_default(),
+                    utm_campaign: __f23.unwrap_or_default(),
+                    utm_content: __f24.unwrap_or_default(),
+                    utm_medium: __f25.unwrap_or_default(),
+                    utm_source: __f26.unwrap_or_default(),
+                    utm_term: __f27.unwrap_or_default(),
+                    web: __f28.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestFields {
@@ -321,22 +655,72 @@ impl crate::runtime::loose::Loose for AddRequestFieldsUtmMedium {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestParams {
-    #[serde(
-        rename = "IMPORT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IMPORT", skip_serializing_if = "Option::is_none")]
     pub import: Option<bool>,
-    #[serde(
-        rename = "REGISTER_SONET_EVENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "REGISTER_SONET_EVENT", skip_serializing_if = "Option::is_none")]
     pub register_sonet_event: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestParams;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestParams")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestParams, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "IMPORT" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("IMPORT"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "REGISTER_SONET_EVENT" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("REGISTER_SONET_EVENT"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestParams {
+                    import: __f0.unwrap_or_default(),
+                    register_sonet_event: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestParams {
@@ -367,10 +751,52 @@ pub async fn delete(
 }
 
 /// Parameters of `crm.contact.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -401,8 +827,36 @@ pub async fn fields(
 }
 
 /// Parameters of `crm.contact.fields`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsRequest {}
+
+impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = FieldsRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FieldsRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FieldsRequest, A::Error> {
+                while map
+                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(FieldsRequest {})
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
+}
 
 impl crate::runtime::loose::Loose for FieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
@@ -413,267 +867,613 @@ impl crate::runtime::loose::Loose for FieldsRequest {
 }
 
 /// The `result` of `crm.contact.fields`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsResponse {
     #[serde(
         rename = "ASSIGNED_BY_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub assigned_by_id: ::serde_json::Value,
     /// Format: `date`.
-    #[serde(
-        rename = "BIRTHDATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
-    #[serde(
-        rename = "COMMENTS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    #[serde(
-        rename = "COMPANY_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub company_id: ::serde_json::Value,
     #[serde(
         rename = "COMPANY_IDS",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub company_ids: ::serde_json::Value,
     #[serde(
         rename = "CREATED_BY_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub created_by_id: ::serde_json::Value,
     /// Format: `date-time`.
-    #[serde(
-        rename = "DATE_CREATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "DATE_MODIFY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
-    #[serde(
-        rename = "EMAIL",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "EMAIL", skip_serializing_if = "::serde_json::Value::is_null")]
     pub email: ::serde_json::Value,
-    #[serde(
-        rename = "EXPORT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
     pub export: Option<FieldsResponseExport>,
-    #[serde(
-        rename = "HAS_EMAIL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "HAS_EMAIL", skip_serializing_if = "Option::is_none")]
     pub has_email: Option<FieldsResponseHasEmail>,
-    #[serde(
-        rename = "HAS_IMOL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "HAS_IMOL", skip_serializing_if = "Option::is_none")]
     pub has_imol: Option<FieldsResponseHasImol>,
-    #[serde(
-        rename = "HAS_PHONE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "HAS_PHONE", skip_serializing_if = "Option::is_none")]
     pub has_phone: Option<FieldsResponseHasPhone>,
-    #[serde(
-        rename = "HONORIFIC",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "HONORIFIC", skip_serializing_if = "::serde_json::Value::is_null")]
     pub honorific: ::serde_json::Value,
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        rename = "IM",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "IM", skip_serializing_if = "::serde_json::Value::is_null")]
     pub im: ::serde_json::Value,
     #[serde(
         rename = "LAST_ACTIVITY_BY",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub last_activity_by: ::serde_json::Value,
     /// Format: `date-time`.
-    #[serde(
-        rename = "LAST_ACTIVITY_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<String>,
-    #[serde(
-        rename = "LAST_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    #[serde(
-        rename = "LEAD_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "LEAD_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub lead_id: ::serde_json::Value,
-    #[serde(
-        rename = "LINK",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "LINK", skip_serializing_if = "::serde_json::Value::is_null")]
     pub link: ::serde_json::Value,
     #[serde(
         rename = "MODIFY_BY_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub modify_by_id: ::serde_json::Value,
-    #[serde(
-        rename = "NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "OPENED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<FieldsResponseOpened>,
     #[serde(
         rename = "PARENT_ID_...",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id: ::serde_json::Value,
-    #[serde(
-        rename = "PHONE",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "PHONE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub phone: ::serde_json::Value,
-    #[serde(
-        rename = "PHOTO",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub photo: ::serde_json::Value,
-    #[serde(
-        rename = "POST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
-    #[serde(
-        rename = "SECOND_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
-    #[serde(
-        rename = "SOURCE_DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    #[serde(
-        rename = "SOURCE_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub source_id: ::serde_json::Value,
-    #[serde(
-        rename = "TYPE_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub type_id: ::serde_json::Value,
-    #[serde(
-        rename = "UF_...",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
-    #[serde(
-        rename = "UTM_CAMPAIGN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
-    #[serde(
-        rename = "UTM_CONTENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
     pub utm_content: Option<String>,
-    #[serde(
-        rename = "UTM_MEDIUM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<FieldsResponseUtmMedium>,
-    #[serde(
-        rename = "UTM_SOURCE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
-    #[serde(
-        rename = "UTM_TERM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    #[serde(
-        rename = "WEB",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "WEB", skip_serializing_if = "::serde_json::Value::is_null")]
     pub web: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = FieldsResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FieldsResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FieldsResponse, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<::serde_json::Value> = None;
+                let mut __f9: Option<Option<FieldsResponseExport>> = None;
+                let mut __f10: Option<Option<FieldsResponseHasEmail>> = None;
+                let mut __f11: Option<Option<FieldsResponseHasImol>> = None;
+                let mut __f12: Option<Option<FieldsResponseHasPhone>> = None;
+                let mut __f13: Option<::serde_json::Value> = None;
+                let mut __f14: Option<Option<i64>> = None;
+                let mut __f15: Option<::serde_json::Value> = None;
+                let mut __f16: Option<::serde_json::Value> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<Option<String>> = None;
+                let mut __f19: Option<::serde_json::Value> = None;
+                let mut __f20: Option<::serde_json::Value> = None;
+                let mut __f21: Option<::serde_json::Value> = None;
+                let mut __f22: Option<Option<String>> = None;
+                let mut __f23: Option<Option<FieldsResponseOpened>> = None;
+                let mut __f24: Option<::serde_json::Value> = None;
+                let mut __f25: Option<::serde_json::Value> = None;
+                let mut __f26: Option<::serde_json::Value> = None;
+                let mut __f27: Option<Option<String>> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<::serde_json::Value> = None;
+                let mut __f31: Option<::serde_json::Value> = None;
+                let mut __f32: Option<::serde_json::Value> = None;
+                let mut __f33: Option<Option<String>> = None;
+                let mut __f34: Option<Option<String>> = None;
+                let mut __f35: Option<Option<FieldsResponseUtmMedium>> = None;
+                let mut __f36: Option<Option<String>> = None;
+                let mut __f37: Option<Option<String>> = None;
+                let mut __f38: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ASSIGNED_BY_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ASSIGNED_BY_ID"),
+                                );
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "BIRTHDATE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("BIRTHDATE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMMENTS" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COMMENTS"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMPANY_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMPANY_ID"),
+                                );
+                            }
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "COMPANY_IDS" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMPANY_IDS"),
+                                );
+                            }
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "CREATED_BY_ID" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CREATED_BY_ID"),
+                                );
+                            }
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "DATE_CREATE" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_MODIFY" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_MODIFY"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EMAIL" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
+                            }
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "EXPORT" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("EXPORT"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<FieldsResponseExport>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "HAS_EMAIL" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("HAS_EMAIL"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<FieldsResponseHasEmail>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "HAS_IMOL" => {
+                            if __f11.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("HAS_IMOL"));
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<FieldsResponseHasImol>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "HAS_PHONE" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("HAS_PHONE"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<FieldsResponseHasPhone>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "HONORIFIC" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("HONORIFIC"),
+                                );
+                            }
+                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ID" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IM" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("IM"));
+                            }
+                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "LAST_ACTIVITY_BY" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_ACTIVITY_BY"),
+                                );
+                            }
+                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "LAST_ACTIVITY_TIME" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_ACTIVITY_TIME"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAST_NAME" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_NAME"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LEAD_ID" => {
+                            if __f19.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LEAD_ID"));
+                            }
+                            __f19 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "LINK" => {
+                            if __f20.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LINK"));
+                            }
+                            __f20 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "MODIFY_BY_ID" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MODIFY_BY_ID"),
+                                );
+                            }
+                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "NAME" => {
+                            if __f22.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OPENED" => {
+                            if __f23.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OPENED"));
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<FieldsResponseOpened>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "PARENT_ID_..." => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PARENT_ID_..."),
+                                );
+                            }
+                            __f24 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "PHONE" => {
+                            if __f25.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PHONE"));
+                            }
+                            __f25 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "PHOTO" => {
+                            if __f26.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PHOTO"));
+                            }
+                            __f26 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "POST" => {
+                            if __f27.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("POST"));
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SECOND_NAME" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SECOND_NAME"),
+                                );
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SOURCE_DESCRIPTION" => {
+                            if __f29.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SOURCE_DESCRIPTION"),
+                                );
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SOURCE_ID" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SOURCE_ID"),
+                                );
+                            }
+                            __f30 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "TYPE_ID" => {
+                            if __f31.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TYPE_ID"));
+                            }
+                            __f31 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "UF_..." => {
+                            if __f32.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UF_..."));
+                            }
+                            __f32 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "UTM_CAMPAIGN" => {
+                            if __f33.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_CAMPAIGN"),
+                                );
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_CONTENT" => {
+                            if __f34.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_CONTENT"),
+                                );
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_MEDIUM" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_MEDIUM"),
+                                );
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<FieldsResponseUtmMedium>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_SOURCE" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_SOURCE"),
+                                );
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_TERM" => {
+                            if __f37.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UTM_TERM"));
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WEB" => {
+                            if __f38.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("WEB"));
+                            }
+                            __f38 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(FieldsResponse {
+                    assigned_by_id: __f0.unwrap_or_default(),
+                    birthdate: __f1.unwrap_or_default(),
+                    comments: __f2.unwrap_or_default(),
+                    company_id: __f3.unwrap_or_default(),
+                    company_ids: __f4.unwrap_or_default(),
+                    created_by_id: __f5.unwrap_or_default(),
+                    date_create: __f6.unwrap_or_default(),
+                    date_modify: __f7.unwrap_or_default(),
+                    email: __f8.unwrap_or_default(),
+                    export: __f9.unwrap_or_default(),
+                    has_email: __f10.unwrap_or_default(),
+                    has_imol: __f11.unwrap_or_default(),
+                    has_phone: __f12.unwrap_or_default(),
+                    honorific: __f13.unwrap_or_default(),
+                    id: __f14.unwrap_or_default(),
+                    im: __f15.unwrap_or_default(),
+                    last_activity_by: __f16.unwrap_or_default(),
+                    last_activity_time: __f17.unwrap_or_default(),
+                    last_name: __f18.unwrap_or_default(),
+                    lead_id: __f19.unwrap_or_default(),
+                    link: __f20.unwrap_or_default(),
+                    modify_by_id: __f21.unwrap_or_default(),
+                    name: __f22.unwrap_or_default(),
+                    opened: __f23.unwrap_or_default(),
+                    parent_id: __f24.unwrap_or_default(),
+                    phone: __f25.unwrap_or_default(),
+                    photo: __f26.unwrap_or_default(),
+                    post: __f27.unwrap_or_default(),
+                    second_name: __f28.unwrap_or_default(),
+                    source_description: __f29.unwrap_or_default(),
+                    source_id: __f30.unwrap_or_default(),
+                    type_id: __f31.unwrap_or_default(),
+                    uf: __f32.unwrap_or_default(),
+                    utm_campaign: __f33.unwrap_or_default(),
+                    utm_content: __f34.unwrap_or_default(),
+                    utm_medium: __f35.unwrap_or_default(),
+                    utm_source: __f36.unwrap_or_default(),
+                    utm_term: __f37.unwrap_or_default(),
+                    web: __f38.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for FieldsResponse {
@@ -1055,10 +1855,52 @@ pub async fn get(
 }
 
 /// Parameters of `crm.contact.get`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -1091,32 +1933,108 @@ pub async fn list(
 }
 
 /// Parameters of `crm.contact.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequest, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<Option<Vec<String>>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "filter" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("filter"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "order" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("order"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "select" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("select"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                    )?,
+                            );
+                        }
+                        "start" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("start"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequest {
+                    filter: __f0.unwrap_or_default(),
+                    order: __f1.unwrap_or_default(),
+                    select: __f2.unwrap_or_default(),
+                    start: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequest {
@@ -1147,18 +2065,84 @@ pub async fn update(
 }
 
 /// Parameters of `crm.contact.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: UpdateRequestFields,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<UpdateRequestParams>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<UpdateRequestFields> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<Option<UpdateRequestParams>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<UpdateRequestFields>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "params" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("params"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestParams>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    params: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {
@@ -1169,197 +2153,469 @@ impl crate::runtime::loose::Loose for UpdateRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
     #[serde(
         rename = "ASSIGNED_BY_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub assigned_by_id: ::serde_json::Value,
     /// Format: `date`.
-    #[serde(
-        rename = "BIRTHDATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
-    #[serde(
-        rename = "COMMENTS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    #[serde(
-        rename = "COMPANY_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub company_id: ::serde_json::Value,
-    #[serde(
-        rename = "COMPANY_IDS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COMPANY_IDS", skip_serializing_if = "Option::is_none")]
     pub company_ids: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "EMAIL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
     pub email: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "EXPORT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
     pub export: Option<bool>,
-    #[serde(
-        rename = "HONORIFIC",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "HONORIFIC", skip_serializing_if = "::serde_json::Value::is_null")]
     pub honorific: ::serde_json::Value,
-    #[serde(
-        rename = "IM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
     pub im: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "LAST_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    #[serde(
-        rename = "LINK",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
     pub link: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "OPENED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
     #[serde(
         rename = "PARENT_ID_...",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id: ::serde_json::Value,
-    #[serde(
-        rename = "PHONE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
     pub phone: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "PHOTO",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub photo: ::serde_json::Value,
-    #[serde(
-        rename = "POST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
-    #[serde(
-        rename = "SECOND_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
-    #[serde(
-        rename = "SOURCE_DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    #[serde(
-        rename = "SOURCE_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub source_id: ::serde_json::Value,
-    #[serde(
-        rename = "TYPE_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub type_id: ::serde_json::Value,
-    #[serde(
-        rename = "UF_...",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
-    #[serde(
-        rename = "UTM_CAMPAIGN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
-    #[serde(
-        rename = "UTM_CONTENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
     pub utm_content: Option<String>,
-    #[serde(
-        rename = "UTM_MEDIUM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<UpdateRequestFieldsUtmMedium>,
-    #[serde(
-        rename = "UTM_SOURCE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
-    #[serde(
-        rename = "UTM_TERM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    #[serde(
-        rename = "WEB",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
     pub web: Option<Vec<::serde_json::Value>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestFields, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f5: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f6: Option<Option<bool>> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __f8: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<bool>> = None;
+                let mut __f13: Option<::serde_json::Value> = None;
+                let mut __f14: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f15: Option<::serde_json::Value> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<Option<String>> = None;
+                let mut __f19: Option<::serde_json::Value> = None;
+                let mut __f20: Option<::serde_json::Value> = None;
+                let mut __f21: Option<::serde_json::Value> = None;
+                let mut __f22: Option<Option<String>> = None;
+                let mut __f23: Option<Option<String>> = None;
+                let mut __f24: Option<Option<UpdateRequestFieldsUtmMedium>> = None;
+                let mut __f25: Option<Option<String>> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<Option<Vec<::serde_json::Value>>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ASSIGNED_BY_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ASSIGNED_BY_ID"),
+                                );
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "BIRTHDATE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("BIRTHDATE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMMENTS" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COMMENTS"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMPANY_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMPANY_ID"),
+                                );
+                            }
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "COMPANY_IDS" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMPANY_IDS"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "EMAIL" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "EXPORT" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("EXPORT"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "HONORIFIC" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("HONORIFIC"),
+                                );
+                            }
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "IM" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("IM"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "LAST_NAME" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_NAME"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LINK" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LINK"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f11.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OPENED" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OPENED"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PARENT_ID_..." => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PARENT_ID_..."),
+                                );
+                            }
+                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "PHONE" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PHONE"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "PHOTO" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PHOTO"));
+                            }
+                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "POST" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("POST"));
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SECOND_NAME" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SECOND_NAME"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SOURCE_DESCRIPTION" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SOURCE_DESCRIPTION"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SOURCE_ID" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SOURCE_ID"),
+                                );
+                            }
+                            __f19 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "TYPE_ID" => {
+                            if __f20.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TYPE_ID"));
+                            }
+                            __f20 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "UF_..." => {
+                            if __f21.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UF_..."));
+                            }
+                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "UTM_CAMPAIGN" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_CAMPAIGN"),
+                                );
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_CONTENT" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_CONTENT"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_MEDIUM" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_MEDIUM"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestFieldsUtmMedium>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_SOURCE" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_SOURCE"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_TERM" => {
+                            if __f26.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UTM_TERM"));
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WEB" => {
+                            if __f27.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("WEB"));
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestFields {
+                    assigned_by_id: __f0.unwrap_or_default(),
+                    birthdate: __f1.unwrap_or_default(),
+                    comments: __f2.unwrap_or_default(),
+                    company_id: __f3.unwrap_or_default(),
+                    company_ids: __f4.unwrap_or_default(),
+                    email: __f5.unwrap_or_default(),
+                    export: __f6.unwrap_or_default(),
+                    honorific: __f7.unwrap_or_default(),
+                    im: __f8.unwrap_or_default(),
+                    last_name: __f9.unwrap_or_default(),
+                    link: __f10.unwrap_or_default(),
+                    name: __f11.unwrap_or_default(),
+                    opened: __f12.unwrap_or_default(),
+                    parent_id: __f13.unwrap_or_default(),
+                    phone: __f14.unwrap_or_default(),
+                    photo: __f15.unwrap_or_default(),
+                    post: __f16.unwrap_or_default(),
+                    second_name: __f17.unwrap_or_default(),
+                    source_description: __f18.unwrap_or_default(),
+                    source_id: __f19.unwrap_or_default(),
+                    type_id: __f20.unwrap_or_default(),
+                    uf: __f21.unwrap_or_default(),
+                    utm_campaign: __f22.unwrap_or_default(),
+                    utm_content: __f23.unwrap_or_default(),
+                    utm_medium: __f24.unwrap_or_default(),
+                    utm_source: __f25.unwrap_or_default(),
+                    utm_term: __f26.unwrap_or_default(),
+                    web: __f27.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestFields {
@@ -1429,22 +2685,76 @@ impl crate::runtime::loose::Loose for UpdateRequestFieldsUtmMedium {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestParams {
-    #[serde(
-        rename = "REGISTER_HISTORY_EVENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "REGISTER_HISTORY_EVENT", skip_serializing_if = "Option::is_none")]
     pub register_history_event: Option<bool>,
-    #[serde(
-        rename = "REGISTER_SONET_EVENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "REGISTER_SONET_EVENT", skip_serializing_if = "Option::is_none")]
     pub register_sonet_event: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestParams {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestParams;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestParams")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestParams, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "REGISTER_HISTORY_EVENT" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "REGISTER_HISTORY_EVENT",
+                                    ),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "REGISTER_SONET_EVENT" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("REGISTER_SONET_EVENT"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestParams {
+                    register_history_event: __f0.unwrap_or_default(),
+                    register_sonet_event: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestParams {

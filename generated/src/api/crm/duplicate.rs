@@ -18,18 +18,90 @@ pub async fn findbycomm(
 }
 
 /// Parameters of `crm.duplicate.findbycomm`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct FindbycommRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<FindbycommRequestEntityType>,
-    #[serde(rename = "type", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "type")]
     pub type_: FindbycommRequestType,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub values: Vec<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for FindbycommRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = FindbycommRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FindbycommRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FindbycommRequest, A::Error> {
+                let mut __f0: Option<Option<FindbycommRequestEntityType>> = None;
+                let mut __f1: Option<FindbycommRequestType> = None;
+                let mut __f2: Option<Vec<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "entity_type" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("entity_type"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<FindbycommRequestEntityType>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "type" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("type"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<FindbycommRequestType>::default(),
+                                    )?,
+                            );
+                        }
+                        "values" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("values"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Vec<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(FindbycommRequest {
+                    entity_type: __f0.unwrap_or_default(),
+                    type_: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    values: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("values"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for FindbycommRequest {
@@ -163,29 +235,85 @@ impl crate::runtime::loose::Loose for FindbycommRequestType {
 }
 
 /// The `result` of `crm.duplicate.findbycomm`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FindbycommResponse {
-    #[serde(
-        rename = "COMPANY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COMPANY", skip_serializing_if = "Option::is_none")]
     pub company: Option<Vec<i64>>,
-    #[serde(
-        rename = "CONTACT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CONTACT", skip_serializing_if = "Option::is_none")]
     pub contact: Option<Vec<i64>>,
-    #[serde(
-        rename = "LEAD",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LEAD", skip_serializing_if = "Option::is_none")]
     pub lead: Option<Vec<i64>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for FindbycommResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = FindbycommResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FindbycommResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FindbycommResponse, A::Error> {
+                let mut __f0: Option<Option<Vec<i64>>> = None;
+                let mut __f1: Option<Option<Vec<i64>>> = None;
+                let mut __f2: Option<Option<Vec<i64>>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "COMPANY" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COMPANY"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<Vec<i64>>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CONTACT" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CONTACT"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<Vec<i64>>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LEAD" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LEAD"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<Vec<i64>>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(FindbycommResponse {
+                    company: __f0.unwrap_or_default(),
+                    contact: __f1.unwrap_or_default(),
+                    lead: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for FindbycommResponse {

@@ -31,14 +31,57 @@ pub async fn add(
 }
 
 /// Parameters of `crm.invoice.add`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<Vec<::serde_json::Value>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    fields: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -69,14 +112,55 @@ pub async fn delete(
 }
 
 /// Parameters of `crm.invoice.delete`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    id: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -107,8 +191,36 @@ pub async fn fields(
 }
 
 /// Parameters of `crm.invoice.fields`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsRequest {}
+
+impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = FieldsRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FieldsRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FieldsRequest, A::Error> {
+                while map
+                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(FieldsRequest {})
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
+}
 
 impl crate::runtime::loose::Loose for FieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
@@ -119,308 +231,754 @@ impl crate::runtime::loose::Loose for FieldsRequest {
 }
 
 /// The `result` of `crm.invoice.fields`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsResponse {
-    #[serde(
-        rename = "ACCOUNT_NUMBER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACCOUNT_NUMBER", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<String>,
-    #[serde(
-        rename = "COMMENTS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    #[serde(
-        rename = "CREATED_BY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
-    #[serde(
-        rename = "CURRENCY",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "CURRENCY", skip_serializing_if = "::serde_json::Value::is_null")]
     pub currency: ::serde_json::Value,
     /// Format: `date`.
-    #[serde(
-        rename = "DATE_BILL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_BILL", skip_serializing_if = "Option::is_none")]
     pub date_bill: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "DATE_INSERT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_INSERT", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "DATE_MARKED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_MARKED", skip_serializing_if = "Option::is_none")]
     pub date_marked: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "DATE_PAYED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_PAYED", skip_serializing_if = "Option::is_none")]
     pub date_payed: Option<String>,
     /// Format: `date`.
-    #[serde(
-        rename = "DATE_PAY_BEFORE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_PAY_BEFORE", skip_serializing_if = "Option::is_none")]
     pub date_pay_before: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "DATE_STATUS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_STATUS", skip_serializing_if = "Option::is_none")]
     pub date_status: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "DATE_UPDATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_UPDATE", skip_serializing_if = "Option::is_none")]
     pub date_update: Option<String>,
-    #[serde(
-        rename = "EMP_PAYED_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EMP_PAYED_ID", skip_serializing_if = "Option::is_none")]
     pub emp_payed_id: Option<i64>,
-    #[serde(
-        rename = "EMP_STATUS_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EMP_STATUS_ID", skip_serializing_if = "Option::is_none")]
     pub emp_status_id: Option<i64>,
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        rename = "INVOICE_PROPERTIES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "INVOICE_PROPERTIES", skip_serializing_if = "Option::is_none")]
     pub invoice_properties: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "LID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LID", skip_serializing_if = "Option::is_none")]
     pub lid: Option<i64>,
-    #[serde(
-        rename = "ORDER_TOPIC",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORDER_TOPIC", skip_serializing_if = "Option::is_none")]
     pub order_topic: Option<String>,
-    #[serde(
-        rename = "PAYED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PAYED", skip_serializing_if = "Option::is_none")]
     pub payed: Option<String>,
-    #[serde(
-        rename = "PAY_SYSTEM_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PAY_SYSTEM_ID", skip_serializing_if = "Option::is_none")]
     pub pay_system_id: Option<i64>,
     /// Format: `date`.
-    #[serde(
-        rename = "PAY_VOUCHER_DATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PAY_VOUCHER_DATE", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_date: Option<String>,
-    #[serde(
-        rename = "PAY_VOUCHER_NUM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PAY_VOUCHER_NUM", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_num: Option<String>,
-    #[serde(
-        rename = "PERSON_TYPE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PERSON_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub person_type_id: Option<i64>,
-    #[serde(
-        rename = "PRICE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PRICE", skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    #[serde(
-        rename = "PRODUCT_ROWS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PRODUCT_ROWS", skip_serializing_if = "Option::is_none")]
     pub product_rows: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "PR_LOCATION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PR_LOCATION", skip_serializing_if = "Option::is_none")]
     pub pr_location: Option<i64>,
-    #[serde(
-        rename = "REASON_MARKED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "REASON_MARKED", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<String>,
-    #[serde(
-        rename = "RESPONSIBLE_EMAIL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RESPONSIBLE_EMAIL", skip_serializing_if = "Option::is_none")]
     pub responsible_email: Option<String>,
-    #[serde(
-        rename = "RESPONSIBLE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
-    #[serde(
-        rename = "RESPONSIBLE_LAST_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RESPONSIBLE_LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub responsible_last_name: Option<String>,
-    #[serde(
-        rename = "RESPONSIBLE_LOGIN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RESPONSIBLE_LOGIN", skip_serializing_if = "Option::is_none")]
     pub responsible_login: Option<String>,
-    #[serde(
-        rename = "RESPONSIBLE_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RESPONSIBLE_NAME", skip_serializing_if = "Option::is_none")]
     pub responsible_name: Option<String>,
     #[serde(
         rename = "RESPONSIBLE_PERSONAL_PHOTO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub responsible_personal_photo: Option<i64>,
-    #[serde(
-        rename = "RESPONSIBLE_SECOND_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RESPONSIBLE_SECOND_NAME", skip_serializing_if = "Option::is_none")]
     pub responsible_second_name: Option<String>,
     #[serde(
         rename = "RESPONSIBLE_WORK_POSITION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub responsible_work_position: Option<String>,
-    #[serde(
-        rename = "STATUS_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "STATUS_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub status_id: ::serde_json::Value,
-    #[serde(
-        rename = "TAX_VALUE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TAX_VALUE", skip_serializing_if = "Option::is_none")]
     pub tax_value: Option<f64>,
-    #[serde(
-        rename = "UF_COMPANY_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_COMPANY_ID", skip_serializing_if = "Option::is_none")]
     pub uf_company_id: Option<i64>,
-    #[serde(
-        rename = "UF_CONTACT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_CONTACT_ID", skip_serializing_if = "Option::is_none")]
     pub uf_contact_id: Option<i64>,
-    #[serde(
-        rename = "UF_DEAL_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_DEAL_ID", skip_serializing_if = "Option::is_none")]
     pub uf_deal_id: Option<i64>,
-    #[serde(
-        rename = "UF_MYCOMPANY_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_MYCOMPANY_ID", skip_serializing_if = "Option::is_none")]
     pub uf_mycompany_id: Option<i64>,
-    #[serde(
-        rename = "USER_DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub user_description: Option<String>,
-    #[serde(
-        rename = "XML_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = FieldsResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FieldsResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FieldsResponse, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<i64>> = None;
+                let mut __f12: Option<Option<i64>> = None;
+                let mut __f13: Option<Option<i64>> = None;
+                let mut __f14: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f15: Option<Option<i64>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<Option<i64>> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<i64>> = None;
+                let mut __f22: Option<Option<f64>> = None;
+                let mut __f23: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f24: Option<Option<i64>> = None;
+                let mut __f25: Option<Option<String>> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<Option<i64>> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<String>> = None;
+                let mut __f31: Option<Option<i64>> = None;
+                let mut __f32: Option<Option<String>> = None;
+                let mut __f33: Option<Option<String>> = None;
+                let mut __f34: Option<::serde_json::Value> = None;
+                let mut __f35: Option<Option<f64>> = None;
+                let mut __f36: Option<Option<i64>> = None;
+                let mut __f37: Option<Option<i64>> = None;
+                let mut __f38: Option<Option<i64>> = None;
+                let mut __f39: Option<Option<i64>> = None;
+                let mut __f40: Option<Option<String>> = None;
+                let mut __f41: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACCOUNT_NUMBER" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ACCOUNT_NUMBER"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMMENTS" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COMMENTS"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CREATED_BY" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CREATED_BY"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CURRENCY" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CURRENCY"));
+                            }
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "DATE_BILL" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_BILL"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_INSERT" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_INSERT"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_MARKED" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_MARKED"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_PAYED" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_PAYED"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_PAY_BEFORE" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_PAY_BEFORE"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_STATUS" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_STATUS"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_UPDATE" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_UPDATE"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EMP_PAYED_ID" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EMP_PAYED_ID"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EMP_STATUS_ID" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EMP_STATUS_ID"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "INVOICE_PROPERTIES" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("INVOICE_PROPERTIES"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "LID" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LID"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORDER_TOPIC" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORDER_TOPIC"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PAYED" => {
+                            if __f17.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PAYED"));
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PAY_SYSTEM_ID" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PAY_SYSTEM_ID"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PAY_VOUCHER_DATE" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PAY_VOUCHER_DATE"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PAY_VOUCHER_NUM" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PAY_VOUCHER_NUM"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PERSON_TYPE_ID" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PERSON_TYPE_ID"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PRICE" => {
+                            if __f22.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PRICE"));
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PRODUCT_ROWS" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PRODUCT_ROWS"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "PR_LOCATION" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PR_LOCATION"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "REASON_MARKED" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("REASON_MARKED"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESPONSIBLE_EMAIL" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RESPONSIBLE_EMAIL"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESPONSIBLE_ID" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RESPONSIBLE_ID"),
+                                );
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESPONSIBLE_LAST_NAME" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RESPONSIBLE_LAST_NAME"),
+                                );
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESPONSIBLE_LOGIN" => {
+                            if __f29.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RESPONSIBLE_LOGIN"),
+                                );
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESPONSIBLE_NAME" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RESPONSIBLE_NAME"),
+                                );
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESPONSIBLE_PERSONAL_PHOTO" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "RESPONSIBLE_PERSONAL_PHOTO",
+                                    ),
+                                );
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESPONSIBLE_SECOND_NAME" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "RESPONSIBLE_SECOND_NAME",
+                                    ),
+                                );
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESPONSIBLE_WORK_POSITION" => {
+                            if __f33.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "RESPONSIBLE_WORK_POSITION",
+                                    ),
+                                );
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "STATUS_ID" => {
+                            if __f34.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("STATUS_ID"),
+                                );
+                            }
+                            __f34 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "TAX_VALUE" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TAX_VALUE"),
+                                );
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_COMPANY_ID" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_COMPANY_ID"),
+                                );
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_CONTACT_ID" => {
+                            if __f37.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_CONTACT_ID"),
+                                );
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_DEAL_ID" => {
+                            if __f38.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_DEAL_ID"),
+                                );
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_MYCOMPANY_ID" => {
+                            if __f39.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_MYCOMPANY_ID"),
+                                );
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_DESCRIPTION" => {
+                            if __f40.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_DESCRIPTION"),
+                                );
+                            }
+                            __f40 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "XML_ID" => {
+                            if __f41.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
+                            }
+                            __f41 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(FieldsResponse {
+                    account_number: __f0.unwrap_or_default(),
+                    comments: __f1.unwrap_or_default(),
+                    created_by: __f2.unwrap_or_default(),
+                    currency: __f3.unwrap_or_default(),
+                    date_bill: __f4.unwrap_or_default(),
+                    date_insert: __f5.unwrap_or_default(),
+                    date_marked: __f6.unwrap_or_default(),
+                    date_payed: __f7.unwrap_or_default(),
+                    date_pay_before: __f8.unwrap_or_default(),
+                    date_status: __f9.unwrap_or_default(),
+                    date_update: __f10.unwrap_or_default(),
+                    emp_payed_id: __f11.unwrap_or_default(),
+                    emp_status_id: __f12.unwrap_or_default(),
+                    id: __f13.unwrap_or_default(),
+                    invoice_properties: __f14.unwrap_or_default(),
+                    lid: __f15.unwrap_or_default(),
+                    order_topic: __f16.unwrap_or_default(),
+                    payed: __f17.unwrap_or_default(),
+                    pay_system_id: __f18.unwrap_or_default(),
+                    pay_voucher_date: __f19.unwrap_or_default(),
+                    pay_voucher_num: __f20.unwrap_or_default(),
+                    person_type_id: __f21.unwrap_or_default(),
+                    price: __f22.unwrap_or_default(),
+                    product_rows: __f23.unwrap_or_default(),
+                    pr_location: __f24.unwrap_or_default(),
+                    reason_marked: __f25.unwrap_or_default(),
+                    responsible_email: __f26.unwrap_or_default(),
+                    responsible_id: __f27.unwrap_or_default(),
+                    responsible_last_name: __f28.unwrap_or_default(),
+                    responsible_login: __f29.unwrap_or_default(),
+                    responsible_name: __f30.unwrap_or_default(),
+                    responsible_personal_photo: __f31.unwrap_or_default(),
+                    responsible_second_name: __f32.unwrap_or_default(),
+                    responsible_work_position: __f33.unwrap_or_default(),
+                    status_id: __f34.unwrap_or_default(),
+                    tax_value: __f35.unwrap_or_default(),
+                    uf_company_id: __f36.unwrap_or_default(),
+                    uf_contact_id: __f37.unwrap_or_default(),
+                    uf_deal_id: __f38.unwrap_or_default(),
+                    uf_mycompany_id: __f39.unwrap_or_default(),
+                    user_description: __f40.unwrap_or_default(),
+                    xml_id: __f41.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for FieldsResponse {
@@ -448,14 +1006,55 @@ pub async fn get(
 }
 
 /// Parameters of `crm.invoice.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    id: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -486,14 +1085,55 @@ pub async fn getexternallink(
 }
 
 /// Parameters of `crm.invoice.getexternallink`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetexternallinkRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetexternallinkRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetexternallinkRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetexternallinkRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetexternallinkRequest, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetexternallinkRequest {
+                    id: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetexternallinkRequest {
@@ -524,12 +1164,60 @@ pub async fn list(
 }
 
 /// Parameters of `crm.invoice.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(default, skip_serializing_if = "::serde_json::Value::is_null")]
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
-    #[serde(default, skip_serializing_if = "::serde_json::Value::is_null")]
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "filter" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("filter"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "order" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("order"));
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequest {
+                    filter: __f0.unwrap_or_default(),
+                    order: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequest {
@@ -560,20 +1248,72 @@ pub async fn update(
 }
 
 /// Parameters of `crm.invoice.update`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    fields: __f0.unwrap_or_default(),
+                    id: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {

@@ -34,19 +34,90 @@ pub async fn add(
 }
 
 /// Parameters of `crm.item.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(rename = "entityTypeId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: AddRequestFields,
-    #[serde(
-        rename = "useOriginalUfNames",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<AddRequestFields> = None;
+                let mut __f2: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "entityTypeId" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("entityTypeId"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "fields" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<AddRequestFields>::default(),
+                                    )?,
+                            );
+                        }
+                        "useOriginalUfNames" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("useOriginalUfNames"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    entity_type_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "entityTypeId",
+                        ))?,
+                    fields: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    use_original_uf_names: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -57,218 +128,545 @@ impl crate::runtime::loose::Loose for AddRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestFields {
     #[serde(
         rename = "assignedById",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub assigned_by_id: ::serde_json::Value,
     /// Format: `date`.
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    #[serde(
-        rename = "companyId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "companyId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub company_id: ::serde_json::Value,
-    #[serde(
-        rename = "companyTitle",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "companyTitle", skip_serializing_if = "Option::is_none")]
     pub company_title: Option<String>,
-    #[serde(
-        rename = "contactId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "contactId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub contact_id: ::serde_json::Value,
-    #[serde(
-        rename = "contactIds",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
     pub contact_ids: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "currencyId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "currencyId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub currency_id: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fm: Option<Vec<::serde_json::Value>>,
-    #[serde(default, skip_serializing_if = "::serde_json::Value::is_null")]
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub honorific: ::serde_json::Value,
-    #[serde(
-        rename = "isManualOpportunity",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<bool>,
-    #[serde(
-        rename = "lastName",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub observers: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<f64>,
-    #[serde(
-        rename = "originId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "originId", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
-    #[serde(
-        rename = "originatorId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
     #[serde(
         rename = "parentId...",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
-    #[serde(
-        rename = "secondName",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "secondName", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
-    #[serde(
-        rename = "sourceDescription",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    #[serde(
-        rename = "sourceId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "sourceId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub source_id: ::serde_json::Value,
-    #[serde(
-        rename = "stageId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "stageId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub stage_id: ::serde_json::Value,
-    #[serde(
-        rename = "statusDescription",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "statusDescription", skip_serializing_if = "Option::is_none")]
     pub status_description: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(
-        rename = "ufCrm...",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "ufCrm...", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf_crm: ::serde_json::Value,
-    #[serde(
-        rename = "utmCampaign",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "utmCampaign", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
-    #[serde(
-        rename = "utmContent",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "utmContent", skip_serializing_if = "Option::is_none")]
     pub utm_content: Option<String>,
-    #[serde(
-        rename = "utmMedium",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<String>,
-    #[serde(
-        rename = "utmSource",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
-    #[serde(
-        rename = "utmTerm",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "utmTerm", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    #[serde(
-        rename = "webformId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestFields, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __f8: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
+                let mut __f10: Option<Option<bool>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f14: Option<Option<bool>> = None;
+                let mut __f15: Option<Option<f64>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<::serde_json::Value> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<String>> = None;
+                let mut __f22: Option<::serde_json::Value> = None;
+                let mut __f23: Option<::serde_json::Value> = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<Option<String>> = None;
+                let mut __f26: Option<::serde_json::Value> = None;
+                let mut __f27: Option<Option<String>> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<String>> = None;
+                let mut __f31: Option<Option<String>> = None;
+                let mut __f32: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "assignedById" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("assignedById"),
+                                );
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "birthdate" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("birthdate"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "comments" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("comments"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "companyId" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyId"),
+                                );
+                            }
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "companyTitle" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyTitle"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "contactId" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("contactId"),
+                                );
+                            }
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "contactIds" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("contactIds"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "currencyId" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("currencyId"),
+                                );
+                            }
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "fm" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fm"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "honorific" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("honorific"),
+                                );
+                            }
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "isManualOpportunity" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("isManualOpportunity"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "lastName" => {
+                            if __f11.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("lastName"));
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "observers" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("observers"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "opened" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("opened"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "opportunity" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("opportunity"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "originId" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("originId"));
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "originatorId" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("originatorId"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "parentId..." => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("parentId..."),
+                                );
+                            }
+                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "post" => {
+                            if __f19.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("post"));
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "secondName" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("secondName"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "sourceDescription" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("sourceDescription"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "sourceId" => {
+                            if __f22.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sourceId"));
+                            }
+                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "stageId" => {
+                            if __f23.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("stageId"));
+                            }
+                            __f23 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "statusDescription" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("statusDescription"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "title" => {
+                            if __f25.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("title"));
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ufCrm..." => {
+                            if __f26.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ufCrm..."));
+                            }
+                            __f26 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "utmCampaign" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmCampaign"),
+                                );
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "utmContent" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmContent"),
+                                );
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "utmMedium" => {
+                            if __f29.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmMedium"),
+                                );
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "utmSource" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmSource"),
+                                );
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "utmTerm" => {
+                            if __f31.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("utmTerm"));
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "webformId" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("webformId"),
+                                );
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestFields {
+                    assigned_by_id: __f0.unwrap_or_default(),
+                    birthdate: __f1.unwrap_or_default(),
+                    comments: __f2.unwrap_or_default(),
+                    company_id: __f3.unwrap_or_default(),
+                    company_title: __f4.unwrap_or_default(),
+                    contact_id: __f5.unwrap_or_default(),
+                    contact_ids: __f6.unwrap_or_default(),
+                    currency_id: __f7.unwrap_or_default(),
+                    fm: __f8.unwrap_or_default(),
+                    honorific: __f9.unwrap_or_default(),
+                    is_manual_opportunity: __f10.unwrap_or_default(),
+                    last_name: __f11.unwrap_or_default(),
+                    name: __f12.unwrap_or_default(),
+                    observers: __f13.unwrap_or_default(),
+                    opened: __f14.unwrap_or_default(),
+                    opportunity: __f15.unwrap_or_default(),
+                    origin_id: __f16.unwrap_or_default(),
+                    originator_id: __f17.unwrap_or_default(),
+                    parent_id: __f18.unwrap_or_default(),
+                    post: __f19.unwrap_or_default(),
+                    second_name: __f20.unwrap_or_default(),
+                    source_description: __f21.unwrap_or_default(),
+                    source_id: __f22.unwrap_or_default(),
+                    stage_id: __f23.unwrap_or_default(),
+                    status_description: __f24.unwrap_or_default(),
+                    title: __f25.unwrap_or_default(),
+                    uf_crm: __f26.unwrap_or_default(),
+                    utm_campaign: __f27.unwrap_or_default(),
+                    utm_content: __f28.unwrap_or_default(),
+                    utm_medium: __f29.unwrap_or_default(),
+                    utm_source: __f30.unwrap_or_default(),
+                    utm_term: __f31.unwrap_or_default(),
+                    webform_id: __f32.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestFields {
@@ -280,14 +678,57 @@ impl crate::runtime::loose::Loose for AddRequestFields {
 }
 
 /// The `result` of `crm.item.add`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<AddResponseItem>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddResponse, A::Error> {
+                let mut __f0: Option<Option<AddResponseItem>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "item" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("item"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddResponseItem>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddResponse {
+                    item: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddResponse {
@@ -298,443 +739,1058 @@ impl crate::runtime::loose::Loose for AddResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddResponseItem {
-    #[serde(
-        rename = "additionalInfo",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
     pub additional_info: Option<String>,
-    #[serde(
-        rename = "assignedById",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
     pub assigned_by_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub begindate: Option<String>,
     #[serde(
         rename = "begindateShort",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub begindate_short: ::serde_json::Value,
-    #[serde(
-        rename = "categoryId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "categoryId", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub closed: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub closedate: Option<String>,
     #[serde(
         rename = "closedateShort",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub closedate_short: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    #[serde(
-        rename = "companyId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
-    #[serde(
-        rename = "contactId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<i64>,
-    #[serde(
-        rename = "contactIds",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
     pub contact_ids: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "createdBy",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
-    #[serde(
-        rename = "createdTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
     pub created_time: Option<String>,
-    #[serde(
-        rename = "currencyId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
     pub currency_id: Option<String>,
     #[serde(
         rename = "dateCreateShort",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_create_short: ::serde_json::Value,
     #[serde(
         rename = "dateModifyShort",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_modify_short: ::serde_json::Value,
-    #[serde(
-        rename = "entityTypeId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
-    #[serde(
-        rename = "eventDate",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "eventDate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub event_date: ::serde_json::Value,
     #[serde(
         rename = "eventDateShort",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub event_date_short: ::serde_json::Value,
     #[serde(
         rename = "eventDescription",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub event_description: ::serde_json::Value,
-    #[serde(
-        rename = "eventId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "eventId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub event_id: ::serde_json::Value,
     #[serde(
         rename = "hasProducts",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub has_products: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        rename = "isLose",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "isLose", skip_serializing_if = "::serde_json::Value::is_null")]
     pub is_lose: ::serde_json::Value,
-    #[serde(
-        rename = "isManualOpportunity",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<String>,
-    #[serde(
-        rename = "isNew",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isNew", skip_serializing_if = "Option::is_none")]
     pub is_new: Option<String>,
-    #[serde(
-        rename = "isRecurring",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isRecurring", skip_serializing_if = "Option::is_none")]
     pub is_recurring: Option<String>,
-    #[serde(
-        rename = "isRepeatedApproach",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isRepeatedApproach", skip_serializing_if = "Option::is_none")]
     pub is_repeated_approach: Option<String>,
-    #[serde(
-        rename = "isReturnCustomer",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isReturnCustomer", skip_serializing_if = "Option::is_none")]
     pub is_return_customer: Option<String>,
-    #[serde(
-        rename = "isWon",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "isWon", skip_serializing_if = "::serde_json::Value::is_null")]
     pub is_won: ::serde_json::Value,
-    #[serde(
-        rename = "isWork",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "isWork", skip_serializing_if = "::serde_json::Value::is_null")]
     pub is_work: ::serde_json::Value,
-    #[serde(
-        rename = "lastActivityBy",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "lastActivityBy", skip_serializing_if = "Option::is_none")]
     pub last_activity_by: Option<i64>,
-    #[serde(
-        rename = "lastActivityTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "lastActivityTime", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<String>,
-    #[serde(
-        rename = "leadId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "leadId", skip_serializing_if = "Option::is_none")]
     pub lead_id: Option<i64>,
-    #[serde(
-        rename = "locationId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "locationId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub location_id: ::serde_json::Value,
-    #[serde(
-        rename = "lostAmount",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "lostAmount", skip_serializing_if = "::serde_json::Value::is_null")]
     pub lost_amount: ::serde_json::Value,
-    #[serde(
-        rename = "movedBy",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "movedBy", skip_serializing_if = "Option::is_none")]
     pub moved_by: Option<i64>,
-    #[serde(
-        rename = "movedTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "movedTime", skip_serializing_if = "Option::is_none")]
     pub moved_time: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub observers: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub opened: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<f64>,
-    #[serde(
-        rename = "orderStage",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "orderStage", skip_serializing_if = "::serde_json::Value::is_null")]
     pub order_stage: ::serde_json::Value,
-    #[serde(
-        rename = "originId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "originId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub origin_id: ::serde_json::Value,
     #[serde(
         rename = "originatorId",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub originator_id: ::serde_json::Value,
-    #[serde(
-        rename = "parentId1220",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "parentId1220", skip_serializing_if = "Option::is_none")]
     pub parent_id1220: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub probability: Option<i64>,
-    #[serde(
-        rename = "productId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "productId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub product_id: ::serde_json::Value,
-    #[serde(
-        rename = "quoteId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "quoteId", skip_serializing_if = "Option::is_none")]
     pub quote_id: Option<i64>,
     #[serde(
         rename = "receivedAmount",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub received_amount: ::serde_json::Value,
     #[serde(
         rename = "searchContent",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub search_content: ::serde_json::Value,
-    #[serde(
-        rename = "sourceDescription",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    #[serde(
-        rename = "sourceId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
     pub source_id: Option<String>,
-    #[serde(
-        rename = "stageId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
-    #[serde(
-        rename = "stageSemanticId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "stageSemanticId", skip_serializing_if = "Option::is_none")]
     pub stage_semantic_id: Option<String>,
-    #[serde(
-        rename = "taxValue",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "taxValue", skip_serializing_if = "Option::is_none")]
     pub tax_value: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(
-        rename = "typeId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<String>,
-    #[serde(
-        rename = "ufCrm_1721244707107",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ufCrm_1721244707107", skip_serializing_if = "Option::is_none")]
     pub uf_crm_1721244707107: Option<f64>,
-    #[serde(
-        rename = "updatedBy",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
-    #[serde(
-        rename = "updatedTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<String>,
     #[serde(
         rename = "utmCampaign",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub utm_campaign: ::serde_json::Value,
-    #[serde(
-        rename = "utmContent",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "utmContent", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_content: ::serde_json::Value,
-    #[serde(
-        rename = "utmMedium",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<String>,
-    #[serde(
-        rename = "utmSource",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
-    #[serde(
-        rename = "utmTerm",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "utmTerm", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_term: ::serde_json::Value,
-    #[serde(
-        rename = "webformId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "webformId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub webform_id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddResponseItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddResponseItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddResponseItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddResponseItem, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<i64>> = None;
+                let mut __f10: Option<Option<i64>> = None;
+                let mut __f11: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f12: Option<Option<i64>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<::serde_json::Value> = None;
+                let mut __f16: Option<::serde_json::Value> = None;
+                let mut __f17: Option<Option<i64>> = None;
+                let mut __f18: Option<::serde_json::Value> = None;
+                let mut __f19: Option<::serde_json::Value> = None;
+                let mut __f20: Option<::serde_json::Value> = None;
+                let mut __f21: Option<::serde_json::Value> = None;
+                let mut __f22: Option<::serde_json::Value> = None;
+                let mut __f23: Option<Option<i64>> = None;
+                let mut __f24: Option<::serde_json::Value> = None;
+                let mut __f25: Option<Option<String>> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<Option<String>> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<::serde_json::Value> = None;
+                let mut __f31: Option<::serde_json::Value> = None;
+                let mut __f32: Option<Option<i64>> = None;
+                let mut __f33: Option<Option<String>> = None;
+                let mut __f34: Option<Option<i64>> = None;
+                let mut __f35: Option<::serde_json::Value> = None;
+                let mut __f36: Option<::serde_json::Value> = None;
+                let mut __f37: Option<Option<i64>> = None;
+                let mut __f38: Option<Option<String>> = None;
+                let mut __f39: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f40: Option<Option<String>> = None;
+                let mut __f41: Option<Option<f64>> = None;
+                let mut __f42: Option<::serde_json::Value> = None;
+                let mut __f43: Option<::serde_json::Value> = None;
+                let mut __f44: Option<::serde_json::Value> = None;
+                let mut __f45: Option<Option<i64>> = None;
+                let mut __f46: Option<Option<i64>> = None;
+                let mut __f47: Option<::serde_json::Value> = None;
+                let mut __f48: Option<Option<i64>> = None;
+                let mut __f49: Option<::serde_json::Value> = None;
+                let mut __f50: Option<::serde_json::Value> = None;
+                let mut __f51: Option<Option<String>> = None;
+                let mut __f52: Option<Option<String>> = None;
+                let mut __f53: Option<Option<String>> = None;
+                let mut __f54: Option<Option<String>> = None;
+                let mut __f55: Option<Option<i64>> = None;
+                let mut __f56: Option<Option<String>> = None;
+                let mut __f57: Option<Option<String>> = None;
+                let mut __f58: Option<Option<f64>> = None;
+                let mut __f59: Option<Option<i64>> = None;
+                let mut __f60: Option<Option<String>> = None;
+                let mut __f61: Option<::serde_json::Value> = None;
+                let mut __f62: Option<::serde_json::Value> = None;
+                let mut __f63: Option<Option<String>> = None;
+                let mut __f64: Option<Option<String>> = None;
+                let mut __f65: Option<::serde_json::Value> = None;
+                let mut __f66: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "additionalInfo" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("additionalInfo"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "assignedById" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("assignedById"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "begindate" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("begindate"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "begindateShort" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("begindateShort"),
+                                );
+                            }
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "categoryId" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("categoryId"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "closed" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("closed"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "closedate" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("closedate"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "closedateShort" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("closedateShort"),
+                                );
+                            }
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "comments" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("comments"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "companyId" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyId"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "contactId" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("contactId"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "contactIds" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("contactIds"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "createdBy" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("createdBy"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "createdTime" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("createdTime"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "currencyId" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("currencyId"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateCreateShort" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateCreateShort"),
+                                );
+                            }
+                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "dateModifyShort" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateModifyShort"),
+                                );
+                            }
+                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "entityTypeId" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("entityTypeId"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "eventDate" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("eventDate"),
+                                );
+                            }
+                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "eventDateShort" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("eventDateShort"),
+                                );
+                            }
+                            __f19 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "eventDescription" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("eventDescription"),
+                                );
+                            }
+                            __f20 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "eventId" => {
+                            if __f21.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("eventId"));
+                            }
+                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "hasProducts" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("hasProducts"),
+                                );
+                            }
+                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "id" => {
+                            if __f23.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isLose" => {
+                            if __f24.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("isLose"));
+                            }
+                            __f24 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "isManualOpportunity" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("isManualOpportunity"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isNew" => {
+                            if __f26.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("isNew"));
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isRecurring" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("isRecurring"),
+                                );
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isRepeatedApproach" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("isRepeatedApproach"),
+                                );
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isReturnCustomer" => {
+                            if __f29.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("isReturnCustomer"),
+                                );
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isWon" => {
+                            if __f30.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("isWon"));
+                            }
+                            __f30 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "isWork" => {
+                            if __f31.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("isWork"));
+                            }
+                            __f31 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "lastActivityBy" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("lastActivityBy"),
+                                );
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "lastActivityTime" => {
+                            if __f33.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("lastActivityTime"),
+                                );
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "leadId" => {
+                            if __f34.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("leadId"));
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "locationId" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("locationId"),
+                                );
+                            }
+                            __f35 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "lostAmount" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("lostAmount"),
+                                );
+                            }
+                            __f36 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "movedBy" => {
+                            if __f37.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("movedBy"));
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "movedTime" => {
+                            if __f38.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("movedTime"),
+                                );
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "observers" => {
+                            if __f39.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("observers"),
+                                );
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "opened" => {
+                            if __f40.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("opened"));
+                            }
+                            __f40 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "opportunity" => {
+                            if __f41.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("opportunity"),
+                                );
+                            }
+                            __f41 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "orderStage" => {
+                            if __f42.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("orderStage"),
+                                );
+                            }
+                            __f42 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "originId" => {
+                            if __f43.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("originId"));
+                            }
+                            __f43 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "originatorId" => {
+                            if __f44.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("originatorId"),
+                                );
+                            }
+                            __f44 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "parentId1220" => {
+                            if __f45.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("parentId1220"),
+                                );
+                            }
+                            __f45 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "probability" => {
+                            if __f46.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("probability"),
+                                );
+                            }
+                            __f46 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "productId" => {
+                            if __f47.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("productId"),
+                                );
+                            }
+                            __f47 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "quoteId" => {
+                            if __f48.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("quoteId"));
+                            }
+                            __f48 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "receivedAmount" => {
+                            if __f49.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("receivedAmount"),
+                                );
+                            }
+                            __f49 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "searchContent" => {
+                            if __f50.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("searchContent"),
+                                );
+                            }
+                            __f50 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "sourceDescription" => {
+                            if __f51.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("sourceDescription"),
+                                );
+                            }
+                            __f51 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "sourceId" => {
+                            if __f52.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sourceId"));
+                            }
+                            __f52 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "stageId" => {
+                            if __f53.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("stageId"));
+                            }
+                            __f53 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "stageSemanticId" => {
+                            if __f54.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("stageSemanticId"),
+                                );
+                            }
+                            __f54 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "taxValue" => {
+                            if __f55.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("taxValue"));
+                            }
+                            __f55 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "title" => {
+                            if __f56.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("title"));
+                            }
+                            __f56 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "typeId" => {
+                            if __f57.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("typeId"));
+                            }
+                            __f57 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ufCrm_1721244707107" => {
+                            if __f58.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ufCrm_1721244707107"),
+                                );
+                            }
+                            __f58 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "updatedBy" => {
+                            if __f59.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("updatedBy"),
+                                );
+                            }
+                            __f59 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "updatedTime" => {
+                            if __f60.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("updatedTime"),
+                                );
+                            }
+                            __f60 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "utmCampaign" => {
+                            if __f61.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmCampaign"),
+                                );
+                            }
+                            __f61 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "utmContent" => {
+                            if __f62.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmContent"),
+                                );
+                            }
+                            __f62 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "utmMedium" => {
+                            if __f63.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmMedium"),
+                                );
+                            }
+                            __f63 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "utmSource" => {
+                            if __f64.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmSource"),
+                                );
+                            }
+                            __f64 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "utmTerm" => {
+                            if __f65.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("utmTerm"));
+                            }
+                            __f65 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "webformId" => {
+                            if __f66.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("webformId"),
+                                );
+                            }
+                            __f66 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddResponseItem {
+                    additional_info: __f0.unwrap_or_default(),
+                    assigned_by_id: __f1.unwrap_or_default(),
+                    begindate: __f2.unwrap_or_default(),
+                    begindate_short: __f3.unwrap_or_default(),
+                    category_id: __f4.unwrap_or_default(),
+                    closed: __f5.unwrap_or_default(),
+                    closedate: __f6.unwrap_or_default(),
+                    closedate_short: __f7.unwrap_or_default(),
+                    comments: __f8.unwrap_or_default(),
+                    company_id: __f9.unwrap_or_default(),
+                    contact_id: __f10.unwrap_or_default(),
+                    contact_ids: __f11.unwrap_or_default(),
+                    created_by: __f12.unwrap_or_default(),
+                    created_time: __f13.unwrap_or_default(),
+                    currency_id: __f14.unwrap_or_default(),
+                    date_create_short: __f15.unwrap_or_default(),
+                    date_modify_short: __f16.unwrap_or_default(),
+                    entity_type_id: __f17.unwrap_or_default(),
+                    event_date: __f18.unwrap_or_default(),
+                    event_date_short: __f19.unwrap_or_default(),
+                    event_description: __f20.unwrap_or_default(),
+                    event_id: __f21.unwrap_or_default(),
+                    has_products: __f22.unwrap_or_default(),
+                    id: __f23.unwrap_or_default(),
+                    is_lose: __f24.unwrap_or_default(),
+                    is_manual_opportunity: __f25.unwrap_or_default(),
+                    is_new: __f26.unwrap_or_default(),
+                    is_recurring: __f27.unwrap_or_default(),
+                    is_repeated_approach: __f28.unwrap_or_default(),
+                    is_return_customer: __f29.unwrap_or_default(),
+                    is_won: __f30.unwrap_or_default(),
+                    is_work: __f31.unwrap_or_default(),
+                    last_activity_by: __f32.unwrap_or_default(),
+                    last_activity_time: __f33.unwrap_or_default(),
+                    lead_id: __f34.unwrap_or_default(),
+                    location_id: __f35.unwrap_or_default(),
+                    lost_amount: __f36.unwrap_or_default(),
+                    moved_by: __f37.unwrap_or_default(),
+                    moved_time: __f38.unwrap_or_default(),
+                    observers: __f39.unwrap_or_default(),
+                    opened: __f40.unwrap_or_default(),
+                    opportunity: __f41.unwrap_or_default(),
+                    order_stage: __f42.unwrap_or_default(),
+                    origin_id: __f43.unwrap_or_default(),
+                    originator_id: __f44.unwrap_or_default(),
+                    parent_id1220: __f45.unwrap_or_default(),
+                    probability: __f46.unwrap_or_default(),
+                    product_id: __f47.unwrap_or_default(),
+                    quote_id: __f48.unwrap_or_default(),
+                    received_amount: __f49.unwrap_or_default(),
+                    search_content: __f50.unwrap_or_default(),
+                    source_description: __f51.unwrap_or_default(),
+                    source_id: __f52.unwrap_or_default(),
+                    stage_id: __f53.unwrap_or_default(),
+                    stage_semantic_id: __f54.unwrap_or_default(),
+                    tax_value: __f55.unwrap_or_default(),
+                    title: __f56.unwrap_or_default(),
+                    type_id: __f57.unwrap_or_default(),
+                    uf_crm_1721244707107: __f58.unwrap_or_default(),
+                    updated_by: __f59.unwrap_or_default(),
+                    updated_time: __f60.unwrap_or_default(),
+                    utm_campaign: __f61.unwrap_or_default(),
+                    utm_content: __f62.unwrap_or_default(),
+                    utm_medium: __f63.unwrap_or_default(),
+                    utm_source: __f64.unwrap_or_default(),
+                    utm_term: __f65.unwrap_or_default(),
+                    webform_id: __f66.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddResponseItem {
@@ -761,19 +1817,91 @@ pub async fn batch_import(
 }
 
 /// Parameters of `crm.item.batchImport`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct BatchImportRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub data: Vec<::serde_json::Value>,
-    #[serde(rename = "entityTypeId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    #[serde(
-        rename = "useOriginalUfNames",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for BatchImportRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = BatchImportRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BatchImportRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<BatchImportRequest, A::Error> {
+                let mut __f0: Option<Vec<::serde_json::Value>> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "data" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("data"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Vec<::serde_json::Value>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "entityTypeId" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("entityTypeId"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "useOriginalUfNames" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("useOriginalUfNames"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(BatchImportRequest {
+                    data: __f0.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
+                    entity_type_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "entityTypeId",
+                        ))?,
+                    use_original_uf_names: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for BatchImportRequest {
@@ -785,14 +1913,59 @@ impl crate::runtime::loose::Loose for BatchImportRequest {
 }
 
 /// The `result` of `crm.item.batchImport`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct BatchImportResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for BatchImportResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = BatchImportResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BatchImportResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<BatchImportResponse, A::Error> {
+                let mut __f0: Option<
+                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "items" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("items"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(BatchImportResponse {
+                    items: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for BatchImportResponse {
@@ -819,12 +1992,70 @@ pub async fn delete(
 }
 
 /// Parameters of `crm.item.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(rename = "entityTypeId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "entityTypeId" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("entityTypeId"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "id" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    entity_type_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "entityTypeId",
+                        ))?,
+                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -854,17 +2085,75 @@ pub async fn fields(
 }
 
 /// Parameters of `crm.item.fields`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct FieldsRequest {
-    #[serde(rename = "entityTypeId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    #[serde(
-        rename = "useOriginalUfNames",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = FieldsRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FieldsRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FieldsRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "entityTypeId" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("entityTypeId"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "useOriginalUfNames" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("useOriginalUfNames"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(FieldsRequest {
+                    entity_type_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "entityTypeId",
+                        ))?,
+                    use_original_uf_names: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for FieldsRequest {
@@ -876,14 +2165,57 @@ impl crate::runtime::loose::Loose for FieldsRequest {
 }
 
 /// The `result` of `crm.item.fields`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<FieldsResponseFields>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = FieldsResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FieldsResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FieldsResponse, A::Error> {
+                let mut __f0: Option<Option<FieldsResponseFields>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<FieldsResponseFields>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(FieldsResponse {
+                    fields: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for FieldsResponse {
@@ -894,238 +2226,736 @@ impl crate::runtime::loose::Loose for FieldsResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsResponseFields {
-    #[serde(
-        rename = "assignedById",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
     pub assigned_by_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub begindate: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "categoryId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "categoryId", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub closedate: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "companyId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "contactId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "contactIds",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
     pub contact_ids: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contacts: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "createdBy",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "createdTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
     pub created_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "currencyId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
     pub currency_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "isManualOpportunity",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "lastActivityBy",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "lastActivityBy", skip_serializing_if = "Option::is_none")]
     pub last_activity_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "lastActivityTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "lastActivityTime", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "movedBy",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "movedBy", skip_serializing_if = "Option::is_none")]
     pub moved_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "movedTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "movedTime", skip_serializing_if = "Option::is_none")]
     pub moved_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "mycompanyId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "mycompanyId", skip_serializing_if = "Option::is_none")]
     pub mycompany_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub observers: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub opened: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "parentId1",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "parentId1", skip_serializing_if = "Option::is_none")]
     pub parent_id1: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "parentId1248",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "parentId1248", skip_serializing_if = "Option::is_none")]
     pub parent_id1248: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "parentId2",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "parentId2", skip_serializing_if = "Option::is_none")]
     pub parent_id2: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "previousStageId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "previousStageId", skip_serializing_if = "Option::is_none")]
     pub previous_stage_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "sourceDescription",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "sourceId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
     pub source_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "stageId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "taxValue",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "taxValue", skip_serializing_if = "Option::is_none")]
     pub tax_value: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "updatedBy",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "updatedTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "webformId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "xmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for FieldsResponseFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = FieldsResponseFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FieldsResponseFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FieldsResponseFields, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f3: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f4: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f5: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f6: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f7: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f8: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f9: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f10: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f11: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f12: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f13: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f14: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f15: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f16: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f17: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f18: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f19: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f20: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f21: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f22: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f23: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f24: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f25: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f26: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f27: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f28: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f29: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f30: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f31: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f32: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f33: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "assignedById" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("assignedById"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "begindate" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("begindate"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "categoryId" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("categoryId"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "closedate" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("closedate"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "companyId" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyId"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "contactId" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("contactId"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "contactIds" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("contactIds"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "contacts" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("contacts"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "createdBy" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("createdBy"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "createdTime" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("createdTime"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "currencyId" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("currencyId"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f11.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "isManualOpportunity" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("isManualOpportunity"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "lastActivityBy" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("lastActivityBy"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "lastActivityTime" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("lastActivityTime"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "movedBy" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("movedBy"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "movedTime" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("movedTime"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "mycompanyId" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("mycompanyId"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "observers" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("observers"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "opened" => {
+                            if __f19.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("opened"));
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "opportunity" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("opportunity"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "parentId1" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("parentId1"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "parentId1248" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("parentId1248"),
+                                );
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "parentId2" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("parentId2"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "previousStageId" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("previousStageId"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "sourceDescription" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("sourceDescription"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "sourceId" => {
+                            if __f26.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sourceId"));
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "stageId" => {
+                            if __f27.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("stageId"));
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "taxValue" => {
+                            if __f28.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("taxValue"));
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "title" => {
+                            if __f29.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("title"));
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "updatedBy" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("updatedBy"),
+                                );
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "updatedTime" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("updatedTime"),
+                                );
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "webformId" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("webformId"),
+                                );
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "xmlId" => {
+                            if __f33.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(FieldsResponseFields {
+                    assigned_by_id: __f0.unwrap_or_default(),
+                    begindate: __f1.unwrap_or_default(),
+                    category_id: __f2.unwrap_or_default(),
+                    closedate: __f3.unwrap_or_default(),
+                    company_id: __f4.unwrap_or_default(),
+                    contact_id: __f5.unwrap_or_default(),
+                    contact_ids: __f6.unwrap_or_default(),
+                    contacts: __f7.unwrap_or_default(),
+                    created_by: __f8.unwrap_or_default(),
+                    created_time: __f9.unwrap_or_default(),
+                    currency_id: __f10.unwrap_or_default(),
+                    id: __f11.unwrap_or_default(),
+                    is_manual_opportunity: __f12.unwrap_or_default(),
+                    last_activity_by: __f13.unwrap_or_default(),
+                    last_activity_time: __f14.unwrap_or_default(),
+                    moved_by: __f15.unwrap_or_default(),
+                    moved_time: __f16.unwrap_or_default(),
+                    mycompany_id: __f17.unwrap_or_default(),
+                    observers: __f18.unwrap_or_default(),
+                    opened: __f19.unwrap_or_default(),
+                    opportunity: __f20.unwrap_or_default(),
+                    parent_id1: __f21.unwrap_or_default(),
+                    parent_id1248: __f22.unwrap_or_default(),
+                    parent_id2: __f23.unwrap_or_default(),
+                    previous_stage_id: __f24.unwrap_or_default(),
+                    source_description: __f25.unwrap_or_default(),
+                    source_id: __f26.unwrap_or_default(),
+                    stage_id: __f27.unwrap_or_default(),
+                    tax_value: __f28.unwrap_or_default(),
+                    title: __f29.unwrap_or_default(),
+                    updated_by: __f30.unwrap_or_default(),
+                    updated_time: __f31.unwrap_or_default(),
+                    webform_id: __f32.unwrap_or_default(),
+                    xml_id: __f33.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for FieldsResponseFields {
@@ -1152,19 +2982,87 @@ pub async fn get(
 }
 
 /// Parameters of `crm.item.get`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(rename = "entityTypeId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
-    #[serde(
-        rename = "useOriginalUfNames",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "entityTypeId" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("entityTypeId"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "id" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "useOriginalUfNames" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("useOriginalUfNames"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    entity_type_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "entityTypeId",
+                        ))?,
+                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    use_original_uf_names: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -1176,14 +3074,57 @@ impl crate::runtime::loose::Loose for GetRequest {
 }
 
 /// The `result` of `crm.item.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<GetResponseItem>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponse, A::Error> {
+                let mut __f0: Option<Option<GetResponseItem>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "item" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("item"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseItem>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponse {
+                    item: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponse {
@@ -1194,489 +3135,1214 @@ impl crate::runtime::loose::Loose for GetResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseItem {
-    #[serde(default, skip_serializing_if = "::serde_json::Value::is_null")]
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub address: ::serde_json::Value,
-    #[serde(
-        rename = "assignedById",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
     pub assigned_by_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    #[serde(
-        rename = "companyId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
-    #[serde(
-        rename = "companyTitle",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "companyTitle", skip_serializing_if = "Option::is_none")]
     pub company_title: Option<String>,
-    #[serde(
-        rename = "contactId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<i64>,
-    #[serde(
-        rename = "contactIds",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
     pub contact_ids: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "createdBy",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
-    #[serde(
-        rename = "createdTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
     pub created_time: Option<String>,
-    #[serde(
-        rename = "currencyId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
     pub currency_id: Option<String>,
-    #[serde(
-        rename = "dateClosed",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "dateClosed", skip_serializing_if = "::serde_json::Value::is_null")]
     pub date_closed: ::serde_json::Value,
     #[serde(
         rename = "dateCreateShort",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_create_short: ::serde_json::Value,
     #[serde(
         rename = "dateModifyShort",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_modify_short: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(
-        rename = "emailHome",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "emailHome", skip_serializing_if = "Option::is_none")]
     pub email_home: Option<String>,
-    #[serde(
-        rename = "emailMailing",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "emailMailing", skip_serializing_if = "Option::is_none")]
     pub email_mailing: Option<String>,
-    #[serde(
-        rename = "emailWork",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "emailWork", skip_serializing_if = "Option::is_none")]
     pub email_work: Option<String>,
-    #[serde(
-        rename = "entityTypeId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fm: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "hasEmail",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "hasEmail", skip_serializing_if = "Option::is_none")]
     pub has_email: Option<String>,
-    #[serde(
-        rename = "hasImol",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "hasImol", skip_serializing_if = "Option::is_none")]
     pub has_imol: Option<String>,
-    #[serde(
-        rename = "hasPhone",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "hasPhone", skip_serializing_if = "Option::is_none")]
     pub has_phone: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub honorific: Option<String>,
-    #[serde(default, skip_serializing_if = "::serde_json::Value::is_null")]
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub icq: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub imol: Option<String>,
-    #[serde(
-        rename = "isConvert",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "isConvert", skip_serializing_if = "::serde_json::Value::is_null")]
     pub is_convert: ::serde_json::Value,
-    #[serde(
-        rename = "isManualOpportunity",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<String>,
-    #[serde(
-        rename = "isReturnCustomer",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isReturnCustomer", skip_serializing_if = "Option::is_none")]
     pub is_return_customer: Option<String>,
-    #[serde(
-        rename = "lastActivityBy",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "lastActivityBy", skip_serializing_if = "Option::is_none")]
     pub last_activity_by: Option<i64>,
-    #[serde(
-        rename = "lastActivityTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "lastActivityTime", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<String>,
-    #[serde(
-        rename = "lastName",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    #[serde(default, skip_serializing_if = "::serde_json::Value::is_null")]
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub login: ::serde_json::Value,
-    #[serde(
-        rename = "movedBy",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "movedBy", skip_serializing_if = "Option::is_none")]
     pub moved_by: Option<i64>,
-    #[serde(
-        rename = "movedTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "movedTime", skip_serializing_if = "Option::is_none")]
     pub moved_time: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub observers: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub opened: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<f64>,
-    #[serde(
-        rename = "originId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "originId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub origin_id: ::serde_json::Value,
     #[serde(
         rename = "originatorId",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub originator_id: ::serde_json::Value,
     #[serde(
         rename = "parentId1222",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id1222: ::serde_json::Value,
     #[serde(
         rename = "parentId1226",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id1226: ::serde_json::Value,
     #[serde(
         rename = "parentId1228",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id1228: ::serde_json::Value,
     #[serde(
         rename = "parentId1236",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id1236: ::serde_json::Value,
     #[serde(
         rename = "parentId1238",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id1238: ::serde_json::Value,
     #[serde(
         rename = "parentId1240",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id1240: ::serde_json::Value,
     #[serde(
         rename = "parentId1244",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id1244: ::serde_json::Value,
     #[serde(
         rename = "parentId1246",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id1246: ::serde_json::Value,
     #[serde(
         rename = "parentId1254",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id1254: ::serde_json::Value,
     #[serde(
         rename = "parentId1256",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id1256: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    #[serde(
-        rename = "phoneMailing",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "phoneMailing", skip_serializing_if = "Option::is_none")]
     pub phone_mailing: Option<String>,
-    #[serde(
-        rename = "phoneMobile",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "phoneMobile", skip_serializing_if = "Option::is_none")]
     pub phone_mobile: Option<String>,
-    #[serde(
-        rename = "phoneWork",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "phoneWork", skip_serializing_if = "Option::is_none")]
     pub phone_work: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
-    #[serde(
-        rename = "productId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "productId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub product_id: ::serde_json::Value,
-    #[serde(
-        rename = "searchContent",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "searchContent", skip_serializing_if = "Option::is_none")]
     pub search_content: Option<String>,
-    #[serde(
-        rename = "secondName",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "secondName", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
-    #[serde(
-        rename = "shortName",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "shortName", skip_serializing_if = "::serde_json::Value::is_null")]
     pub short_name: ::serde_json::Value,
-    #[serde(default, skip_serializing_if = "::serde_json::Value::is_null")]
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub skype: ::serde_json::Value,
-    #[serde(
-        rename = "sourceDescription",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    #[serde(
-        rename = "sourceId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
     pub source_id: Option<String>,
-    #[serde(
-        rename = "stageId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
-    #[serde(
-        rename = "stageSemanticId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "stageSemanticId", skip_serializing_if = "Option::is_none")]
     pub stage_semantic_id: Option<String>,
     #[serde(
         rename = "statusDescription",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub status_description: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(
-        rename = "ufCrm_1720019876534",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ufCrm_1720019876534", skip_serializing_if = "Option::is_none")]
     pub uf_crm_1720019876534: Option<String>,
-    #[serde(
-        rename = "updatedBy",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
-    #[serde(
-        rename = "updatedTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<String>,
     #[serde(
         rename = "utmCampaign",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub utm_campaign: ::serde_json::Value,
-    #[serde(
-        rename = "utmContent",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "utmContent", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_content: ::serde_json::Value,
-    #[serde(
-        rename = "utmMedium",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "utmMedium", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_medium: ::serde_json::Value,
-    #[serde(
-        rename = "utmSource",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "utmSource", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_source: ::serde_json::Value,
-    #[serde(
-        rename = "utmTerm",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "utmTerm", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_term: ::serde_json::Value,
-    #[serde(
-        rename = "webformId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseItem, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<i64>> = None;
+                let mut __f7: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f8: Option<Option<i64>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<::serde_json::Value> = None;
+                let mut __f12: Option<::serde_json::Value> = None;
+                let mut __f13: Option<::serde_json::Value> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<Option<i64>> = None;
+                let mut __f19: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<String>> = None;
+                let mut __f22: Option<Option<String>> = None;
+                let mut __f23: Option<Option<String>> = None;
+                let mut __f24: Option<::serde_json::Value> = None;
+                let mut __f25: Option<Option<i64>> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<::serde_json::Value> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<i64>> = None;
+                let mut __f31: Option<Option<String>> = None;
+                let mut __f32: Option<Option<String>> = None;
+                let mut __f33: Option<::serde_json::Value> = None;
+                let mut __f34: Option<Option<i64>> = None;
+                let mut __f35: Option<Option<String>> = None;
+                let mut __f36: Option<Option<String>> = None;
+                let mut __f37: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f38: Option<Option<String>> = None;
+                let mut __f39: Option<Option<f64>> = None;
+                let mut __f40: Option<::serde_json::Value> = None;
+                let mut __f41: Option<::serde_json::Value> = None;
+                let mut __f42: Option<::serde_json::Value> = None;
+                let mut __f43: Option<::serde_json::Value> = None;
+                let mut __f44: Option<::serde_json::Value> = None;
+                let mut __f45: Option<::serde_json::Value> = None;
+                let mut __f46: Option<::serde_json::Value> = None;
+                let mut __f47: Option<::serde_json::Value> = None;
+                let mut __f48: Option<::serde_json::Value> = None;
+                let mut __f49: Option<::serde_json::Value> = None;
+                let mut __f50: Option<::serde_json::Value> = None;
+                let mut __f51: Option<::serde_json::Value> = None;
+                let mut __f52: Option<Option<String>> = None;
+                let mut __f53: Option<Option<String>> = None;
+                let mut __f54: Option<Option<String>> = None;
+                let mut __f55: Option<Option<String>> = None;
+                let mut __f56: Option<Option<String>> = None;
+                let mut __f57: Option<::serde_json::Value> = None;
+                let mut __f58: Option<Option<String>> = None;
+                let mut __f59: Option<Option<String>> = None;
+                let mut __f60: Option<::serde_json::Value> = None;
+                let mut __f61: Option<::serde_json::Value> = None;
+                let mut __f62: Option<Option<String>> = None;
+                let mut __f63: Option<Option<String>> = None;
+                let mut __f64: Option<Option<String>> = None;
+                let mut __f65: Option<Option<String>> = None;
+                let mut __f66: Option<::serde_json::Value> = None;
+                let mut __f67: Option<Option<String>> = None;
+                let mut __f68: Option<Option<String>> = None;
+                let mut __f69: Option<Option<i64>> = None;
+                let mut __f70: Option<Option<String>> = None;
+                let mut __f71: Option<::serde_json::Value> = None;
+                let mut __f72: Option<::serde_json::Value> = None;
+                let mut __f73: Option<::serde_json::Value> = None;
+                let mut __f74: Option<::serde_json::Value> = None;
+                let mut __f75: Option<::serde_json::Value> = None;
+                let mut __f76: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "address" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("address"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "assignedById" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("assignedById"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "birthdate" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("birthdate"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "comments" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("comments"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "companyId" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyId"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "companyTitle" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyTitle"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "contactId" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("contactId"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "contactIds" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("contactIds"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "createdBy" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("createdBy"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "createdTime" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("createdTime"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "currencyId" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("currencyId"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateClosed" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateClosed"),
+                                );
+                            }
+                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "dateCreateShort" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateCreateShort"),
+                                );
+                            }
+                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "dateModifyShort" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateModifyShort"),
+                                );
+                            }
+                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "email" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("email"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "emailHome" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("emailHome"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "emailMailing" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("emailMailing"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "emailWork" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("emailWork"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "entityTypeId" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("entityTypeId"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "fm" => {
+                            if __f19.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fm"));
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "hasEmail" => {
+                            if __f20.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("hasEmail"));
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "hasImol" => {
+                            if __f21.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("hasImol"));
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "hasPhone" => {
+                            if __f22.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("hasPhone"));
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "honorific" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("honorific"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "icq" => {
+                            if __f24.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("icq"));
+                            }
+                            __f24 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "id" => {
+                            if __f25.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "imol" => {
+                            if __f26.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("imol"));
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isConvert" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("isConvert"),
+                                );
+                            }
+                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "isManualOpportunity" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("isManualOpportunity"),
+                                );
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isReturnCustomer" => {
+                            if __f29.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("isReturnCustomer"),
+                                );
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "lastActivityBy" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("lastActivityBy"),
+                                );
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "lastActivityTime" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("lastActivityTime"),
+                                );
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "lastName" => {
+                            if __f32.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("lastName"));
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "login" => {
+                            if __f33.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("login"));
+                            }
+                            __f33 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "movedBy" => {
+                            if __f34.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("movedBy"));
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "movedTime" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("movedTime"),
+                                );
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f36.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "observers" => {
+                            if __f37.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("observers"),
+                                );
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "opened" => {
+                            if __f38.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("opened"));
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "opportunity" => {
+                            if __f39.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("opportunity"),
+                                );
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "originId" => {
+                            if __f40.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("originId"));
+                            }
+                            __f40 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "originatorId" => {
+                            if __f41.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("originatorId"),
+                                );
+                            }
+                            __f41 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "parentId1222" => {
+                            if __f42.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("parentId1222"),
+                                );
+                            }
+                            __f42 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "parentId1226" => {
+                            if __f43.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("parentId1226"),
+                                );
+                            }
+                            __f43 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "parentId1228" => {
+                            if __f44.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("parentId1228"),
+                                );
+                            }
+                            __f44 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "parentId1236" => {
+                            if __f45.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("parentId1236"),
+                                );
+                            }
+                            __f45 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "parentId1238" => {
+                            if __f46.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("parentId1238"),
+                                );
+                            }
+                            __f46 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "parentId1240" => {
+                            if __f47.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("parentId1240"),
+                                );
+                            }
+                            __f47 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "parentId1244" => {
+                            if __f48.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("parentId1244"),
+                                );
+                            }
+                            __f48 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "parentId1246" => {
+                            if __f49.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("parentId1246"),
+                                );
+                            }
+                            __f49 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "parentId1254" => {
+                            if __f50.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("parentId1254"),
+                                );
+                            }
+                            __f50 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "parentId1256" => {
+                            if __f51.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("parentId1256"),
+                                );
+                            }
+                            __f51 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "phone" => {
+                            if __f52.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("phone"));
+                            }
+                            __f52 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "phoneMailing" => {
+                            if __f53.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("phoneMailing"),
+                                );
+                            }
+                            __f53 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "phoneMobile" => {
+                            if __f54.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("phoneMobile"),
+                                );
+                            }
+                            __f54 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "phoneWork" => {
+                            if __f55.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("phoneWork"),
+                                );
+                            }
+                            __f55 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "post" => {
+                            if __f56.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("post"));
+                            }
+                            __f56 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "productId" => {
+                            if __f57.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("productId"),
+                                );
+                            }
+                            __f57 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "searchContent" => {
+                            if __f58.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("searchContent"),
+                                );
+                            }
+                            __f58 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "secondName" => {
+                            if __f59.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("secondName"),
+                                );
+                            }
+                            __f59 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "shortName" => {
+                            if __f60.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("shortName"),
+                                );
+                            }
+                            __f60 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "skype" => {
+                            if __f61.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("skype"));
+                            }
+                            __f61 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "sourceDescription" => {
+                            if __f62.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("sourceDescription"),
+                                );
+                            }
+                            __f62 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "sourceId" => {
+                            if __f63.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sourceId"));
+                            }
+                            __f63 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "stageId" => {
+                            if __f64.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("stageId"));
+                            }
+                            __f64 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "stageSemanticId" => {
+                            if __f65.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("stageSemanticId"),
+                                );
+                            }
+                            __f65 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "statusDescription" => {
+                            if __f66.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("statusDescription"),
+                                );
+                            }
+                            __f66 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "title" => {
+                            if __f67.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("title"));
+                            }
+                            __f67 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ufCrm_1720019876534" => {
+                            if __f68.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ufCrm_1720019876534"),
+                                );
+                            }
+                            __f68 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "updatedBy" => {
+                            if __f69.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("updatedBy"),
+                                );
+                            }
+                            __f69 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "updatedTime" => {
+                            if __f70.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("updatedTime"),
+                                );
+                            }
+                            __f70 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "utmCampaign" => {
+                            if __f71.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmCampaign"),
+                                );
+                            }
+                            __f71 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "utmContent" => {
+                            if __f72.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmContent"),
+                                );
+                            }
+                            __f72 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "utmMedium" => {
+                            if __f73.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmMedium"),
+                                );
+                            }
+                            __f73 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "utmSource" => {
+                            if __f74.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmSource"),
+                                );
+                            }
+                            __f74 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "utmTerm" => {
+                            if __f75.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("utmTerm"));
+                            }
+                            __f75 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "webformId" => {
+                            if __f76.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("webformId"),
+                                );
+                            }
+                            __f76 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseItem {
+                    address: __f0.unwrap_or_default(),
+                    assigned_by_id: __f1.unwrap_or_default(),
+                    birthdate: __f2.unwrap_or_default(),
+                    comments: __f3.unwrap_or_default(),
+                    company_id: __f4.unwrap_or_default(),
+                    company_title: __f5.unwrap_or_default(),
+                    contact_id: __f6.unwrap_or_default(),
+                    contact_ids: __f7.unwrap_or_default(),
+                    created_by: __f8.unwrap_or_default(),
+                    created_time: __f9.unwrap_or_default(),
+                    currency_id: __f10.unwrap_or_default(),
+                    date_closed: __f11.unwrap_or_default(),
+                    date_create_short: __f12.unwrap_or_default(),
+                    date_modify_short: __f13.unwrap_or_default(),
+                    email: __f14.unwrap_or_default(),
+                    email_home: __f15.unwrap_or_default(),
+                    email_mailing: __f16.unwrap_or_default(),
+                    email_work: __f17.unwrap_or_default(),
+                    entity_type_id: __f18.unwrap_or_default(),
+                    fm: __f19.unwrap_or_default(),
+                    has_email: __f20.unwrap_or_default(),
+                    has_imol: __f21.unwrap_or_default(),
+                    has_phone: __f22.unwrap_or_default(),
+                    honorific: __f23.unwrap_or_default(),
+                    icq: __f24.unwrap_or_default(),
+                    id: __f25.unwrap_or_default(),
+                    imol: __f26.unwrap_or_default(),
+                    is_convert: __f27.unwrap_or_default(),
+                    is_manual_opportunity: __f28.unwrap_or_default(),
+                    is_return_customer: __f29.unwrap_or_default(),
+                    last_activity_by: __f30.unwrap_or_default(),
+                    last_activity_time: __f31.unwrap_or_default(),
+                    last_name: __f32.unwrap_or_default(),
+                    login: __f33.unwrap_or_default(),
+                    moved_by: __f34.unwrap_or_default(),
+                    moved_time: __f35.unwrap_or_default(),
+                    name: __f36.unwrap_or_default(),
+                    observers: __f37.unwrap_or_default(),
+                    opened: __f38.unwrap_or_default(),
+                    opportunity: __f39.unwrap_or_default(),
+                    origin_id: __f40.unwrap_or_default(),
+                    originator_id: __f41.unwrap_or_default(),
+                    parent_id1222: __f42.unwrap_or_default(),
+                    parent_id1226: __f43.unwrap_or_default(),
+                    parent_id1228: __f44.unwrap_or_default(),
+                    parent_id1236: __f45.unwrap_or_default(),
+                    parent_id1238: __f46.unwrap_or_default(),
+                    parent_id1240: __f47.unwrap_or_default(),
+                    parent_id1244: __f48.unwrap_or_default(),
+                    parent_id1246: __f49.unwrap_or_default(),
+                    parent_id1254: __f50.unwrap_or_default(),
+                    parent_id1256: __f51.unwrap_or_default(),
+                    phone: __f52.unwrap_or_default(),
+                    phone_mailing: __f53.unwrap_or_default(),
+                    phone_mobile: __f54.unwrap_or_default(),
+                    phone_work: __f55.unwrap_or_default(),
+                    post: __f56.unwrap_or_default(),
+                    product_id: __f57.unwrap_or_default(),
+                    search_content: __f58.unwrap_or_default(),
+                    second_name: __f59.unwrap_or_default(),
+                    short_name: __f60.unwrap_or_default(),
+                    skype: __f61.unwrap_or_default(),
+                    source_description: __f62.unwrap_or_default(),
+                    source_id: __f63.unwrap_or_default(),
+                    stage_id: __f64.unwrap_or_default(),
+                    stage_semantic_id: __f65.unwrap_or_default(),
+                    status_description: __f66.unwrap_or_default(),
+                    title: __f67.unwrap_or_default(),
+                    uf_crm_1720019876534: __f68.unwrap_or_default(),
+                    updated_by: __f69.unwrap_or_default(),
+                    updated_time: __f70.unwrap_or_default(),
+                    utm_campaign: __f71.unwrap_or_default(),
+                    utm_content: __f72.unwrap_or_default(),
+                    utm_medium: __f73.unwrap_or_default(),
+                    utm_source: __f74.unwrap_or_default(),
+                    utm_term: __f75.unwrap_or_default(),
+                    webform_id: __f76.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseItem {
@@ -1703,19 +4369,90 @@ pub async fn import(
 }
 
 /// Parameters of `crm.item.import`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ImportRequest {
-    #[serde(rename = "entityTypeId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: ImportRequestFields,
-    #[serde(
-        rename = "useOriginalUfNames",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ImportRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ImportRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ImportRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ImportRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<ImportRequestFields> = None;
+                let mut __f2: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "entityTypeId" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("entityTypeId"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "fields" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<ImportRequestFields>::default(),
+                                    )?,
+                            );
+                        }
+                        "useOriginalUfNames" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("useOriginalUfNames"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ImportRequest {
+                    entity_type_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "entityTypeId",
+                        ))?,
+                    fields: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    use_original_uf_names: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ImportRequest {
@@ -1726,212 +4463,528 @@ impl crate::runtime::loose::Loose for ImportRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ImportRequestFields {
     #[serde(
         rename = "assignedById",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub assigned_by_id: ::serde_json::Value,
     /// Format: `date`.
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    #[serde(
-        rename = "companyId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "companyId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub company_id: ::serde_json::Value,
-    #[serde(
-        rename = "companyTitle",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "companyTitle", skip_serializing_if = "Option::is_none")]
     pub company_title: Option<String>,
-    #[serde(
-        rename = "contactId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "contactId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub contact_id: ::serde_json::Value,
-    #[serde(
-        rename = "contactIds",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
     pub contact_ids: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "currencyId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "currencyId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub currency_id: ::serde_json::Value,
-    #[serde(default, skip_serializing_if = "::serde_json::Value::is_null")]
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub honorific: ::serde_json::Value,
-    #[serde(
-        rename = "isManualOpportunity",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<bool>,
-    #[serde(
-        rename = "lastName",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub observers: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<f64>,
-    #[serde(
-        rename = "originId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "originId", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
-    #[serde(
-        rename = "originatorId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
     #[serde(
         rename = "parentId...",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
-    #[serde(
-        rename = "secondName",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "secondName", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
-    #[serde(
-        rename = "sourceDescription",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    #[serde(
-        rename = "sourceId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "sourceId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub source_id: ::serde_json::Value,
-    #[serde(
-        rename = "stageId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "stageId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub stage_id: ::serde_json::Value,
-    #[serde(
-        rename = "statusDescription",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "statusDescription", skip_serializing_if = "Option::is_none")]
     pub status_description: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(
-        rename = "ufCrm...",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "ufCrm...", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf_crm: ::serde_json::Value,
-    #[serde(
-        rename = "utmCampaign",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "utmCampaign", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
-    #[serde(
-        rename = "utmContent",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "utmContent", skip_serializing_if = "Option::is_none")]
     pub utm_content: Option<String>,
-    #[serde(
-        rename = "utmMedium",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<String>,
-    #[serde(
-        rename = "utmSource",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
-    #[serde(
-        rename = "utmTerm",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "utmTerm", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    #[serde(
-        rename = "webformId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ImportRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ImportRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ImportRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ImportRequestFields, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __f8: Option<::serde_json::Value> = None;
+                let mut __f9: Option<Option<bool>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f13: Option<Option<bool>> = None;
+                let mut __f14: Option<Option<f64>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<::serde_json::Value> = None;
+                let mut __f18: Option<Option<String>> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<::serde_json::Value> = None;
+                let mut __f22: Option<::serde_json::Value> = None;
+                let mut __f23: Option<Option<String>> = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<::serde_json::Value> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<Option<String>> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<String>> = None;
+                let mut __f31: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "assignedById" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("assignedById"),
+                                );
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "birthdate" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("birthdate"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "comments" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("comments"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "companyId" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyId"),
+                                );
+                            }
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "companyTitle" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyTitle"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "contactId" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("contactId"),
+                                );
+                            }
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "contactIds" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("contactIds"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "currencyId" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("currencyId"),
+                                );
+                            }
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "honorific" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("honorific"),
+                                );
+                            }
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "isManualOpportunity" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("isManualOpportunity"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "lastName" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("lastName"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f11.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "observers" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("observers"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "opened" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("opened"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "opportunity" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("opportunity"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "originId" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("originId"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "originatorId" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("originatorId"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "parentId..." => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("parentId..."),
+                                );
+                            }
+                            __f17 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "post" => {
+                            if __f18.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("post"));
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "secondName" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("secondName"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "sourceDescription" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("sourceDescription"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "sourceId" => {
+                            if __f21.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sourceId"));
+                            }
+                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "stageId" => {
+                            if __f22.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("stageId"));
+                            }
+                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "statusDescription" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("statusDescription"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "title" => {
+                            if __f24.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("title"));
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ufCrm..." => {
+                            if __f25.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ufCrm..."));
+                            }
+                            __f25 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "utmCampaign" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmCampaign"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "utmContent" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmContent"),
+                                );
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "utmMedium" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmMedium"),
+                                );
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "utmSource" => {
+                            if __f29.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmSource"),
+                                );
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "utmTerm" => {
+                            if __f30.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("utmTerm"));
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "webformId" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("webformId"),
+                                );
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ImportRequestFields {
+                    assigned_by_id: __f0.unwrap_or_default(),
+                    birthdate: __f1.unwrap_or_default(),
+                    comments: __f2.unwrap_or_default(),
+                    company_id: __f3.unwrap_or_default(),
+                    company_title: __f4.unwrap_or_default(),
+                    contact_id: __f5.unwrap_or_default(),
+                    contact_ids: __f6.unwrap_or_default(),
+                    currency_id: __f7.unwrap_or_default(),
+                    honorific: __f8.unwrap_or_default(),
+                    is_manual_opportunity: __f9.unwrap_or_default(),
+                    last_name: __f10.unwrap_or_default(),
+                    name: __f11.unwrap_or_default(),
+                    observers: __f12.unwrap_or_default(),
+                    opened: __f13.unwrap_or_default(),
+                    opportunity: __f14.unwrap_or_default(),
+                    origin_id: __f15.unwrap_or_default(),
+                    originator_id: __f16.unwrap_or_default(),
+                    parent_id: __f17.unwrap_or_default(),
+                    post: __f18.unwrap_or_default(),
+                    second_name: __f19.unwrap_or_default(),
+                    source_description: __f20.unwrap_or_default(),
+                    source_id: __f21.unwrap_or_default(),
+                    stage_id: __f22.unwrap_or_default(),
+                    status_description: __f23.unwrap_or_default(),
+                    title: __f24.unwrap_or_default(),
+                    uf_crm: __f25.unwrap_or_default(),
+                    utm_campaign: __f26.unwrap_or_default(),
+                    utm_content: __f27.unwrap_or_default(),
+                    utm_medium: __f28.unwrap_or_default(),
+                    utm_source: __f29.unwrap_or_default(),
+                    utm_term: __f30.unwrap_or_default(),
+                    webform_id: __f31.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ImportRequestFields {
@@ -1943,14 +4996,57 @@ impl crate::runtime::loose::Loose for ImportRequestFields {
 }
 
 /// The `result` of `crm.item.import`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ImportResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<ImportResponseItem>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ImportResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ImportResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ImportResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ImportResponse, A::Error> {
+                let mut __f0: Option<Option<ImportResponseItem>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "item" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("item"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<ImportResponseItem>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ImportResponse {
+                    item: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ImportResponse {
@@ -1961,14 +5057,55 @@ impl crate::runtime::loose::Loose for ImportResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ImportResponseItem {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ImportResponseItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ImportResponseItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ImportResponseItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ImportResponseItem, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ImportResponseItem {
+                    id: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ImportResponseItem {
@@ -1997,41 +5134,145 @@ pub async fn list(
 }
 
 /// Parameters of `crm.item.list`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(rename = "entityTypeId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
-    #[serde(
-        rename = "useOriginalUfNames",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "entityTypeId" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("entityTypeId"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "filter" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("filter"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "order" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("order"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "select" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("select"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "start" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("start"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "useOriginalUfNames" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("useOriginalUfNames"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequest {
+                    entity_type_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "entityTypeId",
+                        ))?,
+                    filter: __f1.unwrap_or_default(),
+                    order: __f2.unwrap_or_default(),
+                    select: __f3.unwrap_or_default(),
+                    start: __f4.unwrap_or_default(),
+                    use_original_uf_names: __f5.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequest {
@@ -2043,14 +5284,59 @@ impl crate::runtime::loose::Loose for ListRequest {
 }
 
 /// The `result` of `crm.item.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListResponse, A::Error> {
+                let mut __f0: Option<
+                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "items" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("items"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListResponse {
+                    items: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListResponse {
@@ -2077,19 +5363,90 @@ pub async fn update(
 }
 
 /// Parameters of `crm.item.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(rename = "entityTypeId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: UpdateRequestFields,
-    #[serde(
-        rename = "useOriginalUfNames",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<UpdateRequestFields> = None;
+                let mut __f2: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "entityTypeId" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("entityTypeId"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "fields" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<UpdateRequestFields>::default(),
+                                    )?,
+                            );
+                        }
+                        "useOriginalUfNames" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("useOriginalUfNames"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    entity_type_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "entityTypeId",
+                        ))?,
+                    fields: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    use_original_uf_names: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {
@@ -2100,218 +5457,545 @@ impl crate::runtime::loose::Loose for UpdateRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
     #[serde(
         rename = "assignedById",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub assigned_by_id: ::serde_json::Value,
     /// Format: `date`.
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    #[serde(
-        rename = "companyId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "companyId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub company_id: ::serde_json::Value,
-    #[serde(
-        rename = "companyTitle",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "companyTitle", skip_serializing_if = "Option::is_none")]
     pub company_title: Option<String>,
-    #[serde(
-        rename = "contactId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "contactId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub contact_id: ::serde_json::Value,
-    #[serde(
-        rename = "contactIds",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
     pub contact_ids: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "currencyId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "currencyId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub currency_id: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fm: Option<Vec<::serde_json::Value>>,
-    #[serde(default, skip_serializing_if = "::serde_json::Value::is_null")]
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub honorific: ::serde_json::Value,
-    #[serde(
-        rename = "isManualOpportunity",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<bool>,
-    #[serde(
-        rename = "lastName",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub observers: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<f64>,
-    #[serde(
-        rename = "originId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "originId", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
-    #[serde(
-        rename = "originatorId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
     #[serde(
         rename = "parentId...",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
-    #[serde(
-        rename = "secondName",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "secondName", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
-    #[serde(
-        rename = "sourceDescription",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    #[serde(
-        rename = "sourceId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "sourceId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub source_id: ::serde_json::Value,
-    #[serde(
-        rename = "stageId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "stageId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub stage_id: ::serde_json::Value,
-    #[serde(
-        rename = "statusDescription",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "statusDescription", skip_serializing_if = "Option::is_none")]
     pub status_description: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(
-        rename = "ufCrm...",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "ufCrm...", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf_crm: ::serde_json::Value,
-    #[serde(
-        rename = "utmCampaign",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "utmCampaign", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
-    #[serde(
-        rename = "utmContent",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "utmContent", skip_serializing_if = "Option::is_none")]
     pub utm_content: Option<String>,
-    #[serde(
-        rename = "utmMedium",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<String>,
-    #[serde(
-        rename = "utmSource",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
-    #[serde(
-        rename = "utmTerm",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "utmTerm", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    #[serde(
-        rename = "webformId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestFields, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __f8: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
+                let mut __f10: Option<Option<bool>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f14: Option<Option<bool>> = None;
+                let mut __f15: Option<Option<f64>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<::serde_json::Value> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<String>> = None;
+                let mut __f22: Option<::serde_json::Value> = None;
+                let mut __f23: Option<::serde_json::Value> = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<Option<String>> = None;
+                let mut __f26: Option<::serde_json::Value> = None;
+                let mut __f27: Option<Option<String>> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<String>> = None;
+                let mut __f31: Option<Option<String>> = None;
+                let mut __f32: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "assignedById" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("assignedById"),
+                                );
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "birthdate" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("birthdate"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "comments" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("comments"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "companyId" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyId"),
+                                );
+                            }
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "companyTitle" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyTitle"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "contactId" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("contactId"),
+                                );
+                            }
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "contactIds" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("contactIds"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "currencyId" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("currencyId"),
+                                );
+                            }
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "fm" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fm"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "honorific" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("honorific"),
+                                );
+                            }
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "isManualOpportunity" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("isManualOpportunity"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "lastName" => {
+                            if __f11.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("lastName"));
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "observers" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("observers"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "opened" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("opened"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "opportunity" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("opportunity"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "originId" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("originId"));
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "originatorId" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("originatorId"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "parentId..." => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("parentId..."),
+                                );
+                            }
+                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "post" => {
+                            if __f19.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("post"));
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "secondName" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("secondName"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "sourceDescription" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("sourceDescription"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "sourceId" => {
+                            if __f22.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sourceId"));
+                            }
+                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "stageId" => {
+                            if __f23.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("stageId"));
+                            }
+                            __f23 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "statusDescription" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("statusDescription"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "title" => {
+                            if __f25.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("title"));
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ufCrm..." => {
+                            if __f26.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ufCrm..."));
+                            }
+                            __f26 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "utmCampaign" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmCampaign"),
+                                );
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "utmContent" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmContent"),
+                                );
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "utmMedium" => {
+                            if __f29.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmMedium"),
+                                );
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "utmSource" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmSource"),
+                                );
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "utmTerm" => {
+                            if __f31.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("utmTerm"));
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "webformId" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("webformId"),
+                                );
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestFields {
+                    assigned_by_id: __f0.unwrap_or_default(),
+                    birthdate: __f1.unwrap_or_default(),
+                    comments: __f2.unwrap_or_default(),
+                    company_id: __f3.unwrap_or_default(),
+                    company_title: __f4.unwrap_or_default(),
+                    contact_id: __f5.unwrap_or_default(),
+                    contact_ids: __f6.unwrap_or_default(),
+                    currency_id: __f7.unwrap_or_default(),
+                    fm: __f8.unwrap_or_default(),
+                    honorific: __f9.unwrap_or_default(),
+                    is_manual_opportunity: __f10.unwrap_or_default(),
+                    last_name: __f11.unwrap_or_default(),
+                    name: __f12.unwrap_or_default(),
+                    observers: __f13.unwrap_or_default(),
+                    opened: __f14.unwrap_or_default(),
+                    opportunity: __f15.unwrap_or_default(),
+                    origin_id: __f16.unwrap_or_default(),
+                    originator_id: __f17.unwrap_or_default(),
+                    parent_id: __f18.unwrap_or_default(),
+                    post: __f19.unwrap_or_default(),
+                    second_name: __f20.unwrap_or_default(),
+                    source_description: __f21.unwrap_or_default(),
+                    source_id: __f22.unwrap_or_default(),
+                    stage_id: __f23.unwrap_or_default(),
+                    status_description: __f24.unwrap_or_default(),
+                    title: __f25.unwrap_or_default(),
+                    uf_crm: __f26.unwrap_or_default(),
+                    utm_campaign: __f27.unwrap_or_default(),
+                    utm_content: __f28.unwrap_or_default(),
+                    utm_medium: __f29.unwrap_or_default(),
+                    utm_source: __f30.unwrap_or_default(),
+                    utm_term: __f31.unwrap_or_default(),
+                    webform_id: __f32.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestFields {
@@ -2323,14 +6007,57 @@ impl crate::runtime::loose::Loose for UpdateRequestFields {
 }
 
 /// The `result` of `crm.item.update`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<UpdateResponseItem>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateResponse, A::Error> {
+                let mut __f0: Option<Option<UpdateResponseItem>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "item" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("item"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateResponseItem>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateResponse {
+                    item: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateResponse {
@@ -2341,438 +6068,1045 @@ impl crate::runtime::loose::Loose for UpdateResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateResponseItem {
-    #[serde(
-        rename = "additionalInfo",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
     pub additional_info: Option<String>,
-    #[serde(
-        rename = "assignedById",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
     pub assigned_by_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub begindate: Option<String>,
     #[serde(
         rename = "begindateShort",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub begindate_short: ::serde_json::Value,
-    #[serde(
-        rename = "categoryId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "categoryId", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub closed: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub closedate: Option<String>,
     #[serde(
         rename = "closedateShort",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub closedate_short: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    #[serde(
-        rename = "companyId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
-    #[serde(
-        rename = "contactId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<i64>,
-    #[serde(
-        rename = "contactIds",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
     pub contact_ids: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "createdBy",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
-    #[serde(
-        rename = "createdTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
     pub created_time: Option<String>,
-    #[serde(
-        rename = "currencyId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
     pub currency_id: Option<String>,
     #[serde(
         rename = "dateCreateShort",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_create_short: ::serde_json::Value,
     #[serde(
         rename = "dateModifyShort",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_modify_short: ::serde_json::Value,
-    #[serde(
-        rename = "entityTypeId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
-    #[serde(
-        rename = "eventDate",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "eventDate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub event_date: ::serde_json::Value,
     #[serde(
         rename = "eventDateShort",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub event_date_short: ::serde_json::Value,
     #[serde(
         rename = "eventDescription",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub event_description: ::serde_json::Value,
-    #[serde(
-        rename = "eventId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "eventId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub event_id: ::serde_json::Value,
     #[serde(
         rename = "hasProducts",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub has_products: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        rename = "isLose",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "isLose", skip_serializing_if = "::serde_json::Value::is_null")]
     pub is_lose: ::serde_json::Value,
-    #[serde(
-        rename = "isManualOpportunity",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<String>,
-    #[serde(
-        rename = "isNew",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isNew", skip_serializing_if = "Option::is_none")]
     pub is_new: Option<String>,
-    #[serde(
-        rename = "isRecurring",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isRecurring", skip_serializing_if = "Option::is_none")]
     pub is_recurring: Option<String>,
-    #[serde(
-        rename = "isRepeatedApproach",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isRepeatedApproach", skip_serializing_if = "Option::is_none")]
     pub is_repeated_approach: Option<String>,
-    #[serde(
-        rename = "isReturnCustomer",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isReturnCustomer", skip_serializing_if = "Option::is_none")]
     pub is_return_customer: Option<String>,
-    #[serde(
-        rename = "isWon",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "isWon", skip_serializing_if = "::serde_json::Value::is_null")]
     pub is_won: ::serde_json::Value,
-    #[serde(
-        rename = "isWork",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "isWork", skip_serializing_if = "::serde_json::Value::is_null")]
     pub is_work: ::serde_json::Value,
-    #[serde(
-        rename = "lastActivityBy",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "lastActivityBy", skip_serializing_if = "Option::is_none")]
     pub last_activity_by: Option<i64>,
-    #[serde(
-        rename = "lastActivityTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "lastActivityTime", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<String>,
-    #[serde(
-        rename = "leadId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "leadId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub lead_id: ::serde_json::Value,
-    #[serde(
-        rename = "locationId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "locationId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub location_id: ::serde_json::Value,
-    #[serde(
-        rename = "lostAmount",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "lostAmount", skip_serializing_if = "::serde_json::Value::is_null")]
     pub lost_amount: ::serde_json::Value,
-    #[serde(
-        rename = "movedBy",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "movedBy", skip_serializing_if = "Option::is_none")]
     pub moved_by: Option<i64>,
-    #[serde(
-        rename = "movedTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "movedTime", skip_serializing_if = "Option::is_none")]
     pub moved_time: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub observers: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub opened: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<i64>,
-    #[serde(
-        rename = "orderStage",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "orderStage", skip_serializing_if = "::serde_json::Value::is_null")]
     pub order_stage: ::serde_json::Value,
-    #[serde(
-        rename = "originId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "originId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub origin_id: ::serde_json::Value,
     #[serde(
         rename = "originatorId",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub originator_id: ::serde_json::Value,
-    #[serde(
-        rename = "parentId1220",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "parentId1220", skip_serializing_if = "Option::is_none")]
     pub parent_id1220: Option<i64>,
-    #[serde(default, skip_serializing_if = "::serde_json::Value::is_null")]
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub probability: ::serde_json::Value,
-    #[serde(
-        rename = "productId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "productId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub product_id: ::serde_json::Value,
-    #[serde(
-        rename = "quoteId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "quoteId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub quote_id: ::serde_json::Value,
     #[serde(
         rename = "receivedAmount",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub received_amount: ::serde_json::Value,
-    #[serde(
-        rename = "searchContent",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "searchContent", skip_serializing_if = "Option::is_none")]
     pub search_content: Option<String>,
-    #[serde(
-        rename = "sourceDescription",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    #[serde(
-        rename = "sourceId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
     pub source_id: Option<String>,
-    #[serde(
-        rename = "stageId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
-    #[serde(
-        rename = "stageSemanticId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "stageSemanticId", skip_serializing_if = "Option::is_none")]
     pub stage_semantic_id: Option<String>,
-    #[serde(
-        rename = "taxValue",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "taxValue", skip_serializing_if = "Option::is_none")]
     pub tax_value: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(
-        rename = "typeId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<String>,
-    #[serde(
-        rename = "ufCrm_1721244707107",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ufCrm_1721244707107", skip_serializing_if = "Option::is_none")]
     pub uf_crm_1721244707107: Option<f64>,
-    #[serde(
-        rename = "updatedBy",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
-    #[serde(
-        rename = "updatedTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<String>,
     #[serde(
         rename = "utmCampaign",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub utm_campaign: ::serde_json::Value,
-    #[serde(
-        rename = "utmContent",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "utmContent", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_content: ::serde_json::Value,
-    #[serde(
-        rename = "utmMedium",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "utmMedium", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_medium: ::serde_json::Value,
-    #[serde(
-        rename = "utmSource",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
-    #[serde(
-        rename = "utmTerm",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "utmTerm", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_term: ::serde_json::Value,
-    #[serde(
-        rename = "webformId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateResponseItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateResponseItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateResponseItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateResponseItem, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<i64>> = None;
+                let mut __f10: Option<Option<i64>> = None;
+                let mut __f11: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f12: Option<Option<i64>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<::serde_json::Value> = None;
+                let mut __f16: Option<::serde_json::Value> = None;
+                let mut __f17: Option<Option<i64>> = None;
+                let mut __f18: Option<::serde_json::Value> = None;
+                let mut __f19: Option<::serde_json::Value> = None;
+                let mut __f20: Option<::serde_json::Value> = None;
+                let mut __f21: Option<::serde_json::Value> = None;
+                let mut __f22: Option<::serde_json::Value> = None;
+                let mut __f23: Option<Option<i64>> = None;
+                let mut __f24: Option<::serde_json::Value> = None;
+                let mut __f25: Option<Option<String>> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<Option<String>> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<::serde_json::Value> = None;
+                let mut __f31: Option<::serde_json::Value> = None;
+                let mut __f32: Option<Option<i64>> = None;
+                let mut __f33: Option<Option<String>> = None;
+                let mut __f34: Option<::serde_json::Value> = None;
+                let mut __f35: Option<::serde_json::Value> = None;
+                let mut __f36: Option<::serde_json::Value> = None;
+                let mut __f37: Option<Option<i64>> = None;
+                let mut __f38: Option<Option<String>> = None;
+                let mut __f39: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f40: Option<Option<String>> = None;
+                let mut __f41: Option<Option<i64>> = None;
+                let mut __f42: Option<::serde_json::Value> = None;
+                let mut __f43: Option<::serde_json::Value> = None;
+                let mut __f44: Option<::serde_json::Value> = None;
+                let mut __f45: Option<Option<i64>> = None;
+                let mut __f46: Option<::serde_json::Value> = None;
+                let mut __f47: Option<::serde_json::Value> = None;
+                let mut __f48: Option<::serde_json::Value> = None;
+                let mut __f49: Option<::serde_json::Value> = None;
+                let mut __f50: Option<Option<String>> = None;
+                let mut __f51: Option<Option<String>> = None;
+                let mut __f52: Option<Option<String>> = None;
+                let mut __f53: Option<Option<String>> = None;
+                let mut __f54: Option<Option<String>> = None;
+                let mut __f55: Option<Option<i64>> = None;
+                let mut __f56: Option<Option<String>> = None;
+                let mut __f57: Option<Option<String>> = None;
+                let mut __f58: Option<Option<f64>> = None;
+                let mut __f59: Option<Option<i64>> = None;
+                let mut __f60: Option<Option<String>> = None;
+                let mut __f61: Option<::serde_json::Value> = None;
+                let mut __f62: Option<::serde_json::Value> = None;
+                let mut __f63: Option<::serde_json::Value> = None;
+                let mut __f64: Option<Option<String>> = None;
+                let mut __f65: Option<::serde_json::Value> = None;
+                let mut __f66: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "additionalInfo" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("additionalInfo"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "assignedById" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("assignedById"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "begindate" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("begindate"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "begindateShort" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("begindateShort"),
+                                );
+                            }
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "categoryId" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("categoryId"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "closed" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("closed"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "closedate" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("closedate"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "closedateShort" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("closedateShort"),
+                                );
+                            }
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "comments" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("comments"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "companyId" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyId"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "contactId" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("contactId"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "contactIds" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("contactIds"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "createdBy" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("createdBy"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "createdTime" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("createdTime"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "currencyId" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("currencyId"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateCreateShort" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateCreateShort"),
+                                );
+                            }
+                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "dateModifyShort" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateModifyShort"),
+                                );
+                            }
+                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "entityTypeId" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("entityTypeId"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "eventDate" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("eventDate"),
+                                );
+                            }
+                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "eventDateShort" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("eventDateShort"),
+                                );
+                            }
+                            __f19 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "eventDescription" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("eventDescription"),
+                                );
+                            }
+                            __f20 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "eventId" => {
+                            if __f21.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("eventId"));
+                            }
+                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "hasProducts" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("hasProducts"),
+                                );
+                            }
+                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "id" => {
+                            if __f23.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isLose" => {
+                            if __f24.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("isLose"));
+                            }
+                            __f24 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "isManualOpportunity" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("isManualOpportunity"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isNew" => {
+                            if __f26.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("isNew"));
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isRecurring" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("isRecurring"),
+                                );
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isRepeatedApproach" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("isRepeatedApproach"),
+                                );
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isReturnCustomer" => {
+                            if __f29.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("isReturnCustomer"),
+                                );
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isWon" => {
+                            if __f30.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("isWon"));
+                            }
+                            __f30 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "isWork" => {
+                            if __f31.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("isWork"));
+                            }
+                            __f31 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "lastActivityBy" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("lastActivityBy"),
+                                );
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "lastActivityTime" => {
+                            if __f33.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("lastActivityTime"),
+                                );
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "leadId" => {
+                            if __f34.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("leadId"));
+                            }
+                            __f34 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "locationId" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("locationId"),
+                                );
+                            }
+                            __f35 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "lostAmount" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("lostAmount"),
+                                );
+                            }
+                            __f36 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "movedBy" => {
+                            if __f37.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("movedBy"));
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "movedTime" => {
+                            if __f38.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("movedTime"),
+                                );
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "observers" => {
+                            if __f39.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("observers"),
+                                );
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "opened" => {
+                            if __f40.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("opened"));
+                            }
+                            __f40 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "opportunity" => {
+                            if __f41.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("opportunity"),
+                                );
+                            }
+                            __f41 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "orderStage" => {
+                            if __f42.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("orderStage"),
+                                );
+                            }
+                            __f42 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "originId" => {
+                            if __f43.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("originId"));
+                            }
+                            __f43 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "originatorId" => {
+                            if __f44.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("originatorId"),
+                                );
+                            }
+                            __f44 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "parentId1220" => {
+                            if __f45.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("parentId1220"),
+                                );
+                            }
+                            __f45 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "probability" => {
+                            if __f46.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("probability"),
+                                );
+                            }
+                            __f46 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "productId" => {
+                            if __f47.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("productId"),
+                                );
+                            }
+                            __f47 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "quoteId" => {
+                            if __f48.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("quoteId"));
+                            }
+                            __f48 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "receivedAmount" => {
+                            if __f49.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("receivedAmount"),
+                                );
+                            }
+                            __f49 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "searchContent" => {
+                            if __f50.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("searchContent"),
+                                );
+                            }
+                            __f50 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "sourceDescription" => {
+                            if __f51.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("sourceDescription"),
+                                );
+                            }
+                            __f51 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "sourceId" => {
+                            if __f52.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sourceId"));
+                            }
+                            __f52 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "stageId" => {
+                            if __f53.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("stageId"));
+                            }
+                            __f53 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "stageSemanticId" => {
+                            if __f54.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("stageSemanticId"),
+                                );
+                            }
+                            __f54 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "taxValue" => {
+                            if __f55.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("taxValue"));
+                            }
+                            __f55 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "title" => {
+                            if __f56.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("title"));
+                            }
+                            __f56 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "typeId" => {
+                            if __f57.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("typeId"));
+                            }
+                            __f57 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ufCrm_1721244707107" => {
+                            if __f58.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ufCrm_1721244707107"),
+                                );
+                            }
+                            __f58 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "updatedBy" => {
+                            if __f59.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("updatedBy"),
+                                );
+                            }
+                            __f59 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "updatedTime" => {
+                            if __f60.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("updatedTime"),
+                                );
+                            }
+                            __f60 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "utmCampaign" => {
+                            if __f61.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmCampaign"),
+                                );
+                            }
+                            __f61 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "utmContent" => {
+                            if __f62.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmContent"),
+                                );
+                            }
+                            __f62 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "utmMedium" => {
+                            if __f63.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmMedium"),
+                                );
+                            }
+                            __f63 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "utmSource" => {
+                            if __f64.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("utmSource"),
+                                );
+                            }
+                            __f64 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "utmTerm" => {
+                            if __f65.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("utmTerm"));
+                            }
+                            __f65 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "webformId" => {
+                            if __f66.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("webformId"),
+                                );
+                            }
+                            __f66 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateResponseItem {
+                    additional_info: __f0.unwrap_or_default(),
+                    assigned_by_id: __f1.unwrap_or_default(),
+                    begindate: __f2.unwrap_or_default(),
+                    begindate_short: __f3.unwrap_or_default(),
+                    category_id: __f4.unwrap_or_default(),
+                    closed: __f5.unwrap_or_default(),
+                    closedate: __f6.unwrap_or_default(),
+                    closedate_short: __f7.unwrap_or_default(),
+                    comments: __f8.unwrap_or_default(),
+                    company_id: __f9.unwrap_or_default(),
+                    contact_id: __f10.unwrap_or_default(),
+                    contact_ids: __f11.unwrap_or_default(),
+                    created_by: __f12.unwrap_or_default(),
+                    created_time: __f13.unwrap_or_default(),
+                    currency_id: __f14.unwrap_or_default(),
+                    date_create_short: __f15.unwrap_or_default(),
+                    date_modify_short: __f16.unwrap_or_default(),
+                    entity_type_id: __f17.unwrap_or_default(),
+                    event_date: __f18.unwrap_or_default(),
+                    event_date_short: __f19.unwrap_or_default(),
+                    event_description: __f20.unwrap_or_default(),
+                    event_id: __f21.unwrap_or_default(),
+                    has_products: __f22.unwrap_or_default(),
+                    id: __f23.unwrap_or_default(),
+                    is_lose: __f24.unwrap_or_default(),
+                    is_manual_opportunity: __f25.unwrap_or_default(),
+                    is_new: __f26.unwrap_or_default(),
+                    is_recurring: __f27.unwrap_or_default(),
+                    is_repeated_approach: __f28.unwrap_or_default(),
+                    is_return_customer: __f29.unwrap_or_default(),
+                    is_won: __f30.unwrap_or_default(),
+                    is_work: __f31.unwrap_or_default(),
+                    last_activity_by: __f32.unwrap_or_default(),
+                    last_activity_time: __f33.unwrap_or_default(),
+                    lead_id: __f34.unwrap_or_default(),
+                    location_id: __f35.unwrap_or_default(),
+                    lost_amount: __f36.unwrap_or_default(),
+                    moved_by: __f37.unwrap_or_default(),
+                    moved_time: __f38.unwrap_or_default(),
+                    observers: __f39.unwrap_or_default(),
+                    opened: __f40.unwrap_or_default(),
+                    opportunity: __f41.unwrap_or_default(),
+                    order_stage: __f42.unwrap_or_default(),
+                    origin_id: __f43.unwrap_or_default(),
+                    originator_id: __f44.unwrap_or_default(),
+                    parent_id1220: __f45.unwrap_or_default(),
+                    probability: __f46.unwrap_or_default(),
+                    product_id: __f47.unwrap_or_default(),
+                    quote_id: __f48.unwrap_or_default(),
+                    received_amount: __f49.unwrap_or_default(),
+                    search_content: __f50.unwrap_or_default(),
+                    source_description: __f51.unwrap_or_default(),
+                    source_id: __f52.unwrap_or_default(),
+                    stage_id: __f53.unwrap_or_default(),
+                    stage_semantic_id: __f54.unwrap_or_default(),
+                    tax_value: __f55.unwrap_or_default(),
+                    title: __f56.unwrap_or_default(),
+                    type_id: __f57.unwrap_or_default(),
+                    uf_crm_1721244707107: __f58.unwrap_or_default(),
+                    updated_by: __f59.unwrap_or_default(),
+                    updated_time: __f60.unwrap_or_default(),
+                    utm_campaign: __f61.unwrap_or_default(),
+                    utm_content: __f62.unwrap_or_default(),
+                    utm_medium: __f63.unwrap_or_default(),
+                    utm_source: __f64.unwrap_or_default(),
+                    utm_term: __f65.unwrap_or_default(),
+                    webform_id: __f66.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateResponseItem {

@@ -33,20 +33,74 @@ pub async fn add(
 }
 
 /// Parameters of `crm.lead.add`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<AddRequestFields>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<AddRequestParams>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<Option<AddRequestFields>> = None;
+                let mut __f1: Option<Option<AddRequestParams>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestFields>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "params" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("params"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParams>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    fields: __f0.unwrap_or_default(),
+                    params: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -57,289 +111,668 @@ impl crate::runtime::loose::Loose for AddRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestFields {
-    #[serde(
-        rename = "ADDRESS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ADDRESS", skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
-    #[serde(
-        rename = "ADDRESS_2",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ADDRESS_2", skip_serializing_if = "Option::is_none")]
     pub address_2: Option<String>,
-    #[serde(
-        rename = "ADDRESS_CITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ADDRESS_CITY", skip_serializing_if = "Option::is_none")]
     pub address_city: Option<String>,
-    #[serde(
-        rename = "ADDRESS_COUNTRY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ADDRESS_COUNTRY", skip_serializing_if = "Option::is_none")]
     pub address_country: Option<String>,
-    #[serde(
-        rename = "ADDRESS_COUNTRY_CODE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ADDRESS_COUNTRY_CODE", skip_serializing_if = "Option::is_none")]
     pub address_country_code: Option<String>,
-    #[serde(
-        rename = "ADDRESS_POSTAL_CODE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ADDRESS_POSTAL_CODE", skip_serializing_if = "Option::is_none")]
     pub address_postal_code: Option<String>,
-    #[serde(
-        rename = "ADDRESS_PROVINCE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ADDRESS_PROVINCE", skip_serializing_if = "Option::is_none")]
     pub address_province: Option<String>,
-    #[serde(
-        rename = "ADDRESS_REGION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ADDRESS_REGION", skip_serializing_if = "Option::is_none")]
     pub address_region: Option<String>,
     #[serde(
         rename = "ASSIGNED_BY_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub assigned_by_id: ::serde_json::Value,
     /// Format: `date`.
-    #[serde(
-        rename = "BIRTHDATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
-    #[serde(
-        rename = "COMMENTS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    #[serde(
-        rename = "COMPANY_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub company_id: ::serde_json::Value,
-    #[serde(
-        rename = "COMPANY_TITLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COMPANY_TITLE", skip_serializing_if = "Option::is_none")]
     pub company_title: Option<String>,
-    #[serde(
-        rename = "CONTACT_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub contact_id: ::serde_json::Value,
     #[serde(
         rename = "CONTACT_IDS",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub contact_ids: ::serde_json::Value,
     #[serde(
         rename = "CURRENCY_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub currency_id: ::serde_json::Value,
-    #[serde(
-        rename = "EMAIL",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "EMAIL", skip_serializing_if = "::serde_json::Value::is_null")]
     pub email: ::serde_json::Value,
-    #[serde(
-        rename = "HONORIFIC",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "HONORIFIC", skip_serializing_if = "::serde_json::Value::is_null")]
     pub honorific: ::serde_json::Value,
-    #[serde(
-        rename = "IM",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "IM", skip_serializing_if = "::serde_json::Value::is_null")]
     pub im: ::serde_json::Value,
-    #[serde(
-        rename = "IS_MANUAL_OPPORTUNITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IS_MANUAL_OPPORTUNITY", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<String>,
-    #[serde(
-        rename = "LAST_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    #[serde(
-        rename = "LINK",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "LINK", skip_serializing_if = "::serde_json::Value::is_null")]
     pub link: ::serde_json::Value,
-    #[serde(
-        rename = "NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "OPENED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<String>,
-    #[serde(
-        rename = "OPPORTUNITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPPORTUNITY", skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<f64>,
-    #[serde(
-        rename = "ORIGINATOR_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
-    #[serde(
-        rename = "ORIGIN_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
-    #[serde(
-        rename = "PHONE",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "PHONE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub phone: ::serde_json::Value,
-    #[serde(
-        rename = "POST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
-    #[serde(
-        rename = "SECOND_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
-    #[serde(
-        rename = "SOURCE_DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    #[serde(
-        rename = "SOURCE_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub source_id: ::serde_json::Value,
-    #[serde(
-        rename = "STATUS_DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "STATUS_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub status_description: Option<String>,
-    #[serde(
-        rename = "STATUS_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "STATUS_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub status_id: ::serde_json::Value,
-    #[serde(
-        rename = "TITLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(
-        rename = "UF_...",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
-    #[serde(
-        rename = "UTM_CAMPAIGN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
-    #[serde(
-        rename = "UTM_CONTENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
     pub utm_content: Option<String>,
-    #[serde(
-        rename = "UTM_MEDIUM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<String>,
-    #[serde(
-        rename = "UTM_SOURCE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
-    #[serde(
-        rename = "UTM_TERM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    #[serde(
-        rename = "WEB",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "WEB", skip_serializing_if = "::serde_json::Value::is_null")]
     pub web: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestFields, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<::serde_json::Value> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<::serde_json::Value> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<::serde_json::Value> = None;
+                let mut __f14: Option<::serde_json::Value> = None;
+                let mut __f15: Option<::serde_json::Value> = None;
+                let mut __f16: Option<::serde_json::Value> = None;
+                let mut __f17: Option<::serde_json::Value> = None;
+                let mut __f18: Option<::serde_json::Value> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<::serde_json::Value> = None;
+                let mut __f22: Option<Option<String>> = None;
+                let mut __f23: Option<Option<String>> = None;
+                let mut __f24: Option<Option<f64>> = None;
+                let mut __f25: Option<Option<String>> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<::serde_json::Value> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<String>> = None;
+                let mut __f31: Option<::serde_json::Value> = None;
+                let mut __f32: Option<Option<String>> = None;
+                let mut __f33: Option<::serde_json::Value> = None;
+                let mut __f34: Option<Option<String>> = None;
+                let mut __f35: Option<::serde_json::Value> = None;
+                let mut __f36: Option<Option<String>> = None;
+                let mut __f37: Option<Option<String>> = None;
+                let mut __f38: Option<Option<String>> = None;
+                let mut __f39: Option<Option<String>> = None;
+                let mut __f40: Option<Option<String>> = None;
+                let mut __f41: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ADDRESS" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ADDRESS"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ADDRESS_2" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESS_2"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ADDRESS_CITY" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESS_CITY"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ADDRESS_COUNTRY" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESS_COUNTRY"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ADDRESS_COUNTRY_CODE" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESS_COUNTRY_CODE"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ADDRESS_POSTAL_CODE" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESS_POSTAL_CODE"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ADDRESS_PROVINCE" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESS_PROVINCE"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ADDRESS_REGION" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESS_REGION"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ASSIGNED_BY_ID" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ASSIGNED_BY_ID"),
+                                );
+                            }
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "BIRTHDATE" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("BIRTHDATE"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMMENTS" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COMMENTS"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMPANY_ID" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMPANY_ID"),
+                                );
+                            }
+                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "COMPANY_TITLE" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMPANY_TITLE"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CONTACT_ID" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONTACT_ID"),
+                                );
+                            }
+                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "CONTACT_IDS" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONTACT_IDS"),
+                                );
+                            }
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "CURRENCY_ID" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CURRENCY_ID"),
+                                );
+                            }
+                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "EMAIL" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
+                            }
+                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "HONORIFIC" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("HONORIFIC"),
+                                );
+                            }
+                            __f17 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "IM" => {
+                            if __f18.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("IM"));
+                            }
+                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "IS_MANUAL_OPPORTUNITY" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IS_MANUAL_OPPORTUNITY"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAST_NAME" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_NAME"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LINK" => {
+                            if __f21.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LINK"));
+                            }
+                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "NAME" => {
+                            if __f22.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OPENED" => {
+                            if __f23.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OPENED"));
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OPPORTUNITY" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("OPPORTUNITY"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGINATOR_ID" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGINATOR_ID"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGIN_ID" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGIN_ID"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PHONE" => {
+                            if __f27.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PHONE"));
+                            }
+                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "POST" => {
+                            if __f28.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("POST"));
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SECOND_NAME" => {
+                            if __f29.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SECOND_NAME"),
+                                );
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SOURCE_DESCRIPTION" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SOURCE_DESCRIPTION"),
+                                );
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SOURCE_ID" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SOURCE_ID"),
+                                );
+                            }
+                            __f31 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "STATUS_DESCRIPTION" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("STATUS_DESCRIPTION"),
+                                );
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "STATUS_ID" => {
+                            if __f33.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("STATUS_ID"),
+                                );
+                            }
+                            __f33 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "TITLE" => {
+                            if __f34.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TITLE"));
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_..." => {
+                            if __f35.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UF_..."));
+                            }
+                            __f35 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "UTM_CAMPAIGN" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_CAMPAIGN"),
+                                );
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_CONTENT" => {
+                            if __f37.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_CONTENT"),
+                                );
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_MEDIUM" => {
+                            if __f38.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_MEDIUM"),
+                                );
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_SOURCE" => {
+                            if __f39.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_SOURCE"),
+                                );
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_TERM" => {
+                            if __f40.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UTM_TERM"));
+                            }
+                            __f40 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WEB" => {
+                            if __f41.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("WEB"));
+                            }
+                            __f41 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestFields {
+                    address: __f0.unwrap_or_default(),
+                    address_2: __f1.unwrap_or_default(),
+                    address_city: __f2.unwrap_or_default(),
+                    address_country: __f3.unwrap_or_default(),
+                    address_country_code: __f4.unwrap_or_default(),
+                    address_postal_code: __f5.unwrap_or_default(),
+                    address_province: __f6.unwrap_or_default(),
+                    address_region: __f7.unwrap_or_default(),
+                    assigned_by_id: __f8.unwrap_or_default(),
+                    birthdate: __f9.unwrap_or_default(),
+                    comments: __f10.unwrap_or_default(),
+                    company_id: __f11.unwrap_or_default(),
+                    company_title: __f12.unwrap_or_default(),
+                    contact_id: __f13.unwrap_or_default(),
+                    contact_ids: __f14.unwrap_or_default(),
+                    currency_id: __f15.unwrap_or_default(),
+                    email: __f16.unwrap_or_default(),
+                    honorific: __f17.unwrap_or_default(),
+                    im: __f18.unwrap_or_default(),
+                    is_manual_opportunity: __f19.unwrap_or_default(),
+                    last_name: __f20.unwrap_or_default(),
+                    link: __f21.unwrap_or_default(),
+                    name: __f22.unwrap_or_default(),
+                    opened: __f23.unwrap_or_default(),
+                    opportunity: __f24.unwrap_or_default(),
+                    originator_id: __f25.unwrap_or_default(),
+                    origin_id: __f26.unwrap_or_default(),
+                    phone: __f27.unwrap_or_default(),
+                    post: __f28.unwrap_or_default(),
+                    second_name: __f29.unwrap_or_default(),
+                    source_description: __f30.unwrap_or_default(),
+                    source_id: __f31.unwrap_or_default(),
+                    status_description: __f32.unwrap_or_default(),
+                    status_id: __f33.unwrap_or_default(),
+                    title: __f34.unwrap_or_default(),
+                    uf: __f35.unwrap_or_default(),
+                    utm_campaign: __f36.unwrap_or_default(),
+                    utm_content: __f37.unwrap_or_default(),
+                    utm_medium: __f38.unwrap_or_default(),
+                    utm_source: __f39.unwrap_or_default(),
+                    utm_term: __f40.unwrap_or_default(),
+                    web: __f41.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestFields {
@@ -350,15 +783,57 @@ impl crate::runtime::loose::Loose for AddRequestFields {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestParams {
-    #[serde(
-        rename = "REGISTER_SONET_EVENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "REGISTER_SONET_EVENT", skip_serializing_if = "Option::is_none")]
     pub register_sonet_event: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestParams;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestParams")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestParams, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "REGISTER_SONET_EVENT" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("REGISTER_SONET_EVENT"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestParams {
+                    register_sonet_event: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestParams {
@@ -389,10 +864,52 @@ pub async fn delete(
 }
 
 /// Parameters of `crm.lead.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -423,8 +940,36 @@ pub async fn fields(
 }
 
 /// Parameters of `crm.lead.fields`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsRequest {}
+
+impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = FieldsRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FieldsRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FieldsRequest, A::Error> {
+                while map
+                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(FieldsRequest {})
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
+}
 
 impl crate::runtime::loose::Loose for FieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
@@ -454,10 +999,52 @@ pub async fn get(
 }
 
 /// Parameters of `crm.lead.get`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -490,28 +1077,101 @@ pub async fn list(
 }
 
 /// Parameters of `crm.lead.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(default, skip_serializing_if = "::serde_json::Value::is_null")]
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequest, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "filter" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("filter"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "order" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("order"));
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "select" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("select"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "start" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("start"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequest {
+                    filter: __f0.unwrap_or_default(),
+                    order: __f1.unwrap_or_default(),
+                    select: __f2.unwrap_or_default(),
+                    start: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequest {
@@ -542,22 +1202,86 @@ pub async fn update(
 }
 
 /// Parameters of `crm.lead.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<UpdateRequestFields>,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<UpdateRequestParams>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<Option<UpdateRequestFields>> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<Option<UpdateRequestParams>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestFields>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "params" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("params"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestParams>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    fields: __f0.unwrap_or_default(),
+                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    params: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {
@@ -568,289 +1292,668 @@ impl crate::runtime::loose::Loose for UpdateRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
-    #[serde(
-        rename = "ADDRESS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ADDRESS", skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
-    #[serde(
-        rename = "ADDRESS_2",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ADDRESS_2", skip_serializing_if = "Option::is_none")]
     pub address_2: Option<String>,
-    #[serde(
-        rename = "ADDRESS_CITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ADDRESS_CITY", skip_serializing_if = "Option::is_none")]
     pub address_city: Option<String>,
-    #[serde(
-        rename = "ADDRESS_COUNTRY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ADDRESS_COUNTRY", skip_serializing_if = "Option::is_none")]
     pub address_country: Option<String>,
-    #[serde(
-        rename = "ADDRESS_COUNTRY_CODE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ADDRESS_COUNTRY_CODE", skip_serializing_if = "Option::is_none")]
     pub address_country_code: Option<String>,
-    #[serde(
-        rename = "ADDRESS_POSTAL_CODE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ADDRESS_POSTAL_CODE", skip_serializing_if = "Option::is_none")]
     pub address_postal_code: Option<String>,
-    #[serde(
-        rename = "ADDRESS_PROVINCE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ADDRESS_PROVINCE", skip_serializing_if = "Option::is_none")]
     pub address_province: Option<String>,
-    #[serde(
-        rename = "ADDRESS_REGION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ADDRESS_REGION", skip_serializing_if = "Option::is_none")]
     pub address_region: Option<String>,
     #[serde(
         rename = "ASSIGNED_BY_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub assigned_by_id: ::serde_json::Value,
     /// Format: `date`.
-    #[serde(
-        rename = "BIRTHDATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
-    #[serde(
-        rename = "COMMENTS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    #[serde(
-        rename = "COMPANY_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub company_id: ::serde_json::Value,
-    #[serde(
-        rename = "COMPANY_TITLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COMPANY_TITLE", skip_serializing_if = "Option::is_none")]
     pub company_title: Option<String>,
-    #[serde(
-        rename = "CONTACT_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub contact_id: ::serde_json::Value,
     #[serde(
         rename = "CONTACT_IDS",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub contact_ids: ::serde_json::Value,
     #[serde(
         rename = "CURRENCY_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub currency_id: ::serde_json::Value,
-    #[serde(
-        rename = "EMAIL",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "EMAIL", skip_serializing_if = "::serde_json::Value::is_null")]
     pub email: ::serde_json::Value,
-    #[serde(
-        rename = "HONORIFIC",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "HONORIFIC", skip_serializing_if = "::serde_json::Value::is_null")]
     pub honorific: ::serde_json::Value,
-    #[serde(
-        rename = "IM",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "IM", skip_serializing_if = "::serde_json::Value::is_null")]
     pub im: ::serde_json::Value,
-    #[serde(
-        rename = "IS_MANUAL_OPPORTUNITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IS_MANUAL_OPPORTUNITY", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<String>,
-    #[serde(
-        rename = "LAST_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    #[serde(
-        rename = "LINK",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "LINK", skip_serializing_if = "::serde_json::Value::is_null")]
     pub link: ::serde_json::Value,
-    #[serde(
-        rename = "NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "OPENED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<String>,
-    #[serde(
-        rename = "OPPORTUNITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPPORTUNITY", skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<f64>,
-    #[serde(
-        rename = "ORIGINATOR_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
-    #[serde(
-        rename = "ORIGIN_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
-    #[serde(
-        rename = "PHONE",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "PHONE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub phone: ::serde_json::Value,
-    #[serde(
-        rename = "POST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
-    #[serde(
-        rename = "SECOND_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
-    #[serde(
-        rename = "SOURCE_DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    #[serde(
-        rename = "SOURCE_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub source_id: ::serde_json::Value,
-    #[serde(
-        rename = "STATUS_DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "STATUS_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub status_description: Option<String>,
-    #[serde(
-        rename = "STATUS_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "STATUS_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub status_id: ::serde_json::Value,
-    #[serde(
-        rename = "TITLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(
-        rename = "UF_...",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
-    #[serde(
-        rename = "UTM_CAMPAIGN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
-    #[serde(
-        rename = "UTM_CONTENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
     pub utm_content: Option<String>,
-    #[serde(
-        rename = "UTM_MEDIUM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<String>,
-    #[serde(
-        rename = "UTM_SOURCE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
-    #[serde(
-        rename = "UTM_TERM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    #[serde(
-        rename = "WEB",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "WEB", skip_serializing_if = "::serde_json::Value::is_null")]
     pub web: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestFields, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<::serde_json::Value> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<::serde_json::Value> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<::serde_json::Value> = None;
+                let mut __f14: Option<::serde_json::Value> = None;
+                let mut __f15: Option<::serde_json::Value> = None;
+                let mut __f16: Option<::serde_json::Value> = None;
+                let mut __f17: Option<::serde_json::Value> = None;
+                let mut __f18: Option<::serde_json::Value> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<::serde_json::Value> = None;
+                let mut __f22: Option<Option<String>> = None;
+                let mut __f23: Option<Option<String>> = None;
+                let mut __f24: Option<Option<f64>> = None;
+                let mut __f25: Option<Option<String>> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<::serde_json::Value> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<String>> = None;
+                let mut __f31: Option<::serde_json::Value> = None;
+                let mut __f32: Option<Option<String>> = None;
+                let mut __f33: Option<::serde_json::Value> = None;
+                let mut __f34: Option<Option<String>> = None;
+                let mut __f35: Option<::serde_json::Value> = None;
+                let mut __f36: Option<Option<String>> = None;
+                let mut __f37: Option<Option<String>> = None;
+                let mut __f38: Option<Option<String>> = None;
+                let mut __f39: Option<Option<String>> = None;
+                let mut __f40: Option<Option<String>> = None;
+                let mut __f41: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ADDRESS" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ADDRESS"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ADDRESS_2" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESS_2"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ADDRESS_CITY" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESS_CITY"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ADDRESS_COUNTRY" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESS_COUNTRY"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ADDRESS_COUNTRY_CODE" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESS_COUNTRY_CODE"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ADDRESS_POSTAL_CODE" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESS_POSTAL_CODE"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ADDRESS_PROVINCE" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESS_PROVINCE"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ADDRESS_REGION" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESS_REGION"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ASSIGNED_BY_ID" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ASSIGNED_BY_ID"),
+                                );
+                            }
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "BIRTHDATE" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("BIRTHDATE"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMMENTS" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COMMENTS"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMPANY_ID" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMPANY_ID"),
+                                );
+                            }
+                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "COMPANY_TITLE" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMPANY_TITLE"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CONTACT_ID" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONTACT_ID"),
+                                );
+                            }
+                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "CONTACT_IDS" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONTACT_IDS"),
+                                );
+                            }
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "CURRENCY_ID" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CURRENCY_ID"),
+                                );
+                            }
+                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "EMAIL" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
+                            }
+                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "HONORIFIC" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("HONORIFIC"),
+                                );
+                            }
+                            __f17 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "IM" => {
+                            if __f18.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("IM"));
+                            }
+                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "IS_MANUAL_OPPORTUNITY" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IS_MANUAL_OPPORTUNITY"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAST_NAME" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_NAME"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LINK" => {
+                            if __f21.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LINK"));
+                            }
+                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "NAME" => {
+                            if __f22.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OPENED" => {
+                            if __f23.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OPENED"));
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OPPORTUNITY" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("OPPORTUNITY"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGINATOR_ID" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGINATOR_ID"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGIN_ID" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGIN_ID"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PHONE" => {
+                            if __f27.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PHONE"));
+                            }
+                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "POST" => {
+                            if __f28.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("POST"));
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SECOND_NAME" => {
+                            if __f29.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SECOND_NAME"),
+                                );
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SOURCE_DESCRIPTION" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SOURCE_DESCRIPTION"),
+                                );
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SOURCE_ID" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SOURCE_ID"),
+                                );
+                            }
+                            __f31 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "STATUS_DESCRIPTION" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("STATUS_DESCRIPTION"),
+                                );
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "STATUS_ID" => {
+                            if __f33.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("STATUS_ID"),
+                                );
+                            }
+                            __f33 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "TITLE" => {
+                            if __f34.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TITLE"));
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_..." => {
+                            if __f35.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UF_..."));
+                            }
+                            __f35 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "UTM_CAMPAIGN" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_CAMPAIGN"),
+                                );
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_CONTENT" => {
+                            if __f37.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_CONTENT"),
+                                );
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_MEDIUM" => {
+                            if __f38.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_MEDIUM"),
+                                );
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_SOURCE" => {
+                            if __f39.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UTM_SOURCE"),
+                                );
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UTM_TERM" => {
+                            if __f40.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UTM_TERM"));
+                            }
+                            __f40 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WEB" => {
+                            if __f41.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("WEB"));
+                            }
+                            __f41 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestFields {
+                    address: __f0.unwrap_or_default(),
+                    address_2: __f1.unwrap_or_default(),
+                    address_city: __f2.unwrap_or_default(),
+                    address_country: __f3.unwrap_or_default(),
+                    address_country_code: __f4.unwrap_or_default(),
+                    address_postal_code: __f5.unwrap_or_default(),
+                    address_province: __f6.unwrap_or_default(),
+                    address_region: __f7.unwrap_or_default(),
+                    assigned_by_id: __f8.unwrap_or_default(),
+                    birthdate: __f9.unwrap_or_default(),
+                    comments: __f10.unwrap_or_default(),
+                    company_id: __f11.unwrap_or_default(),
+                    company_title: __f12.unwrap_or_default(),
+                    contact_id: __f13.unwrap_or_default(),
+                    contact_ids: __f14.unwrap_or_default(),
+                    currency_id: __f15.unwrap_or_default(),
+                    email: __f16.unwrap_or_default(),
+                    honorific: __f17.unwrap_or_default(),
+                    im: __f18.unwrap_or_default(),
+                    is_manual_opportunity: __f19.unwrap_or_default(),
+                    last_name: __f20.unwrap_or_default(),
+                    link: __f21.unwrap_or_default(),
+                    name: __f22.unwrap_or_default(),
+                    opened: __f23.unwrap_or_default(),
+                    opportunity: __f24.unwrap_or_default(),
+                    originator_id: __f25.unwrap_or_default(),
+                    origin_id: __f26.unwrap_or_default(),
+                    phone: __f27.unwrap_or_default(),
+                    post: __f28.unwrap_or_default(),
+                    second_name: __f29.unwrap_or_default(),
+                    source_description: __f30.unwrap_or_default(),
+                    source_id: __f31.unwrap_or_default(),
+                    status_description: __f32.unwrap_or_default(),
+                    status_id: __f33.unwrap_or_default(),
+                    title: __f34.unwrap_or_default(),
+                    uf: __f35.unwrap_or_default(),
+                    utm_campaign: __f36.unwrap_or_default(),
+                    utm_content: __f37.unwrap_or_default(),
+                    utm_medium: __f38.unwrap_or_default(),
+                    utm_source: __f39.unwrap_or_default(),
+                    utm_term: __f40.unwrap_or_default(),
+                    web: __f41.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestFields {
@@ -861,15 +1964,57 @@ impl crate::runtime::loose::Loose for UpdateRequestFields {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestParams {
-    #[serde(
-        rename = "REGISTER_SONET_EVENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "REGISTER_SONET_EVENT", skip_serializing_if = "Option::is_none")]
     pub register_sonet_event: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestParams {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestParams;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestParams")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestParams, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "REGISTER_SONET_EVENT" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("REGISTER_SONET_EVENT"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestParams {
+                    register_sonet_event: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestParams {

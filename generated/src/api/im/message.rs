@@ -20,54 +20,182 @@ pub async fn add(
 }
 
 /// Parameters of `im.message.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(
-        rename = "ATTACH",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ATTACH", skip_serializing_if = "Option::is_none")]
     pub attach: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "DIALOG_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "DIALOG_ID")]
     pub dialog_id: AddRequestDialogId,
-    #[serde(
-        rename = "KEYBOARD",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KEYBOARD", skip_serializing_if = "Option::is_none")]
     pub keyboard: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "MENU",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MENU", skip_serializing_if = "Option::is_none")]
     pub menu: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "MESSAGE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "MESSAGE")]
     pub message: String,
-    #[serde(
-        rename = "REPLY_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "REPLY_ID", skip_serializing_if = "Option::is_none")]
     pub reply_id: Option<i64>,
-    #[serde(
-        rename = "SYSTEM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SYSTEM", skip_serializing_if = "Option::is_none")]
     pub system: Option<AddRequestSystem>,
-    #[serde(
-        rename = "URL_PREVIEW",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "URL_PREVIEW", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<AddRequestUrlPreview>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<AddRequestDialogId> = None;
+                let mut __f2: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f3: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f4: Option<String> = None;
+                let mut __f5: Option<Option<i64>> = None;
+                let mut __f6: Option<Option<AddRequestSystem>> = None;
+                let mut __f7: Option<Option<AddRequestUrlPreview>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ATTACH" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ATTACH"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "DIALOG_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DIALOG_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<AddRequestDialogId>::default(),
+                                    )?,
+                            );
+                        }
+                        "KEYBOARD" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("KEYBOARD"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "MENU" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MENU"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "MESSAGE" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "REPLY_ID" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("REPLY_ID"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SYSTEM" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SYSTEM"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestSystem>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "URL_PREVIEW" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("URL_PREVIEW"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestUrlPreview>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    attach: __f0.unwrap_or_default(),
+                    dialog_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("DIALOG_ID"))?,
+                    keyboard: __f2.unwrap_or_default(),
+                    menu: __f3.unwrap_or_default(),
+                    message: __f4
+                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE"))?,
+                    reply_id: __f5.unwrap_or_default(),
+                    system: __f6.unwrap_or_default(),
+                    url_preview: __f7.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -278,21 +406,103 @@ pub async fn command(
 }
 
 /// Parameters of `im.message.command`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct CommandRequest {
-    #[serde(rename = "BOT_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "BOT_ID")]
     pub bot_id: i64,
-    #[serde(rename = "COMMAND", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "COMMAND")]
     pub command: String,
-    #[serde(
-        rename = "COMMAND_PARAMS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COMMAND_PARAMS", skip_serializing_if = "Option::is_none")]
     pub command_params: Option<String>,
-    #[serde(rename = "MESSAGE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for CommandRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = CommandRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CommandRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CommandRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "BOT_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("BOT_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "COMMAND" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COMMAND"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMMAND_PARAMS" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMMAND_PARAMS"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MESSAGE_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MESSAGE_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CommandRequest {
+                    bot_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("BOT_ID"))?,
+                    command: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("COMMAND"))?,
+                    command_params: __f2.unwrap_or_default(),
+                    message_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for CommandRequest {
@@ -322,10 +532,56 @@ pub async fn delete(
 }
 
 /// Parameters of `im.message.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(rename = "MESSAGE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "MESSAGE_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MESSAGE_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    message_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -355,17 +611,73 @@ pub async fn like(
 }
 
 /// Parameters of `im.message.like`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct LikeRequest {
-    #[serde(
-        rename = "ACTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTION", skip_serializing_if = "Option::is_none")]
     pub action: Option<LikeRequestAction>,
-    #[serde(rename = "MESSAGE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for LikeRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = LikeRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct LikeRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<LikeRequest, A::Error> {
+                let mut __f0: Option<Option<LikeRequestAction>> = None;
+                let mut __f1: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTION" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTION"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<LikeRequestAction>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "MESSAGE_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MESSAGE_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(LikeRequest {
+                    action: __f0.unwrap_or_default(),
+                    message_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for LikeRequest {
@@ -458,14 +770,89 @@ pub async fn share(
 }
 
 /// Parameters of `im.message.share`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ShareRequest {
-    #[serde(rename = "DIALOG_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "DIALOG_ID")]
     pub dialog_id: ShareRequestDialogId,
-    #[serde(rename = "MESSAGE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
-    #[serde(rename = "TYPE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "TYPE")]
     pub type_: ShareRequestType,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ShareRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ShareRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ShareRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ShareRequest, A::Error> {
+                let mut __f0: Option<ShareRequestDialogId> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<ShareRequestType> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "DIALOG_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DIALOG_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<ShareRequestDialogId>::default(),
+                                    )?,
+                            );
+                        }
+                        "MESSAGE_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MESSAGE_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "TYPE" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TYPE"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<ShareRequestType>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ShareRequest {
+                    dialog_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("DIALOG_ID"))?,
+                    message_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE_ID"))?,
+                    type_: __f2.ok_or_else(|| ::serde::de::Error::missing_field("TYPE"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ShareRequest {
@@ -625,52 +1012,166 @@ pub async fn update(
 }
 
 /// Parameters of `im.message.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(
-        rename = "ATTACH",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ATTACH", skip_serializing_if = "Option::is_none")]
     pub attach: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "IS_EDITED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IS_EDITED", skip_serializing_if = "Option::is_none")]
     pub is_edited: Option<UpdateRequestIsEdited>,
-    #[serde(
-        rename = "KEYBOARD",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KEYBOARD", skip_serializing_if = "Option::is_none")]
     pub keyboard: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "MENU",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MENU", skip_serializing_if = "Option::is_none")]
     pub menu: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "MESSAGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    #[serde(rename = "MESSAGE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
-    #[serde(
-        rename = "URL_PREVIEW",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "URL_PREVIEW", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<UpdateRequestUrlPreview>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<Option<UpdateRequestIsEdited>> = None;
+                let mut __f2: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f3: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<i64> = None;
+                let mut __f6: Option<Option<UpdateRequestUrlPreview>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ATTACH" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ATTACH"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "IS_EDITED" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IS_EDITED"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestIsEdited>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KEYBOARD" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("KEYBOARD"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "MENU" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MENU"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "MESSAGE" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MESSAGE_ID" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MESSAGE_ID"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "URL_PREVIEW" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("URL_PREVIEW"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestUrlPreview>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    attach: __f0.unwrap_or_default(),
+                    is_edited: __f1.unwrap_or_default(),
+                    keyboard: __f2.unwrap_or_default(),
+                    menu: __f3.unwrap_or_default(),
+                    message: __f4.unwrap_or_default(),
+                    message_id: __f5
+                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE_ID"))?,
+                    url_preview: __f6.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {

@@ -17,68 +17,159 @@ pub async fn register(
 }
 
 /// Parameters of `imbot.app.register`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct RegisterRequest {
-    #[serde(
-        rename = "BOT_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "BOT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub bot_id: ::serde_json::Value,
-    #[serde(
-        rename = "CODE",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub code: ::serde_json::Value,
-    #[serde(
-        rename = "CONTEXT",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "CONTEXT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub context: ::serde_json::Value,
     #[serde(
         rename = "EXTRANET_SUPPORT",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub extranet_support: ::serde_json::Value,
-    #[serde(
-        rename = "ICON_FILE",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "ICON_FILE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub icon_file: ::serde_json::Value,
     #[serde(
         rename = "IFRAME_POPUP",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub iframe_popup: ::serde_json::Value,
-    #[serde(
-        rename = "JS_METHOD",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "JS_METHOD", skip_serializing_if = "::serde_json::Value::is_null")]
     pub js_method: ::serde_json::Value,
-    #[serde(
-        rename = "JS_PARAM",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "JS_PARAM", skip_serializing_if = "::serde_json::Value::is_null")]
     pub js_param: ::serde_json::Value,
-    #[serde(
-        rename = "LANG",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "LANG", skip_serializing_if = "::serde_json::Value::is_null")]
     pub lang: ::serde_json::Value,
     #[serde(
         rename = "LIVECHAT_SUPPORT",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub livechat_support: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = RegisterRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RegisterRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RegisterRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __f8: Option<::serde_json::Value> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "BOT_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("BOT_ID"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "CODE" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CODE"));
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "CONTEXT" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CONTEXT"));
+                            }
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "EXTRANET_SUPPORT" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EXTRANET_SUPPORT"),
+                                );
+                            }
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ICON_FILE" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ICON_FILE"),
+                                );
+                            }
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "IFRAME_POPUP" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IFRAME_POPUP"),
+                                );
+                            }
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "JS_METHOD" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("JS_METHOD"),
+                                );
+                            }
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "JS_PARAM" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("JS_PARAM"));
+                            }
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "LANG" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LANG"));
+                            }
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "LIVECHAT_SUPPORT" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LIVECHAT_SUPPORT"),
+                                );
+                            }
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RegisterRequest {
+                    bot_id: __f0.unwrap_or_default(),
+                    code: __f1.unwrap_or_default(),
+                    context: __f2.unwrap_or_default(),
+                    extranet_support: __f3.unwrap_or_default(),
+                    icon_file: __f4.unwrap_or_default(),
+                    iframe_popup: __f5.unwrap_or_default(),
+                    js_method: __f6.unwrap_or_default(),
+                    js_param: __f7.unwrap_or_default(),
+                    lang: __f8.unwrap_or_default(),
+                    livechat_support: __f9.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for RegisterRequest {
@@ -108,14 +199,50 @@ pub async fn unregister(
 }
 
 /// Parameters of `imbot.app.unregister`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UnregisterRequest {
-    #[serde(
-        rename = "APP_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "APP_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub app_id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UnregisterRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UnregisterRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UnregisterRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "APP_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("APP_ID"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UnregisterRequest {
+                    app_id: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UnregisterRequest {
@@ -145,82 +272,200 @@ pub async fn update(
 }
 
 /// Parameters of `imbot.app.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(rename = "APP_ID")]
     pub app_id: ::serde_json::Value,
-    #[serde(
-        rename = "CONTEXT",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "CONTEXT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub context: ::serde_json::Value,
     #[serde(
         rename = "EXTRANET_SUPPORT",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub extranet_support: ::serde_json::Value,
-    #[serde(
-        rename = "HASH",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "HASH", skip_serializing_if = "::serde_json::Value::is_null")]
     pub hash: ::serde_json::Value,
-    #[serde(
-        rename = "ICON_FILE",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "ICON_FILE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub icon_file: ::serde_json::Value,
-    #[serde(
-        rename = "IFRAME",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "IFRAME", skip_serializing_if = "::serde_json::Value::is_null")]
     pub iframe: ::serde_json::Value,
     #[serde(
         rename = "IFRAME_HEIGHT",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub iframe_height: ::serde_json::Value,
     #[serde(
         rename = "IFRAME_POPUP",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub iframe_popup: ::serde_json::Value,
     #[serde(
         rename = "IFRAME_WIDTH",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub iframe_width: ::serde_json::Value,
-    #[serde(
-        rename = "JS_METHOD",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "JS_METHOD", skip_serializing_if = "::serde_json::Value::is_null")]
     pub js_method: ::serde_json::Value,
-    #[serde(
-        rename = "JS_PARAM",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "JS_PARAM", skip_serializing_if = "::serde_json::Value::is_null")]
     pub js_param: ::serde_json::Value,
-    #[serde(
-        rename = "LANG",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "LANG", skip_serializing_if = "::serde_json::Value::is_null")]
     pub lang: ::serde_json::Value,
     #[serde(
         rename = "LIVECHAT_SUPPORT",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub livechat_support: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __f8: Option<::serde_json::Value> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
+                let mut __f10: Option<::serde_json::Value> = None;
+                let mut __f11: Option<::serde_json::Value> = None;
+                let mut __f12: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "APP_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("APP_ID"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "CONTEXT" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CONTEXT"));
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "EXTRANET_SUPPORT" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EXTRANET_SUPPORT"),
+                                );
+                            }
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "HASH" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("HASH"));
+                            }
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ICON_FILE" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ICON_FILE"),
+                                );
+                            }
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "IFRAME" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("IFRAME"));
+                            }
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "IFRAME_HEIGHT" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IFRAME_HEIGHT"),
+                                );
+                            }
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "IFRAME_POPUP" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IFRAME_POPUP"),
+                                );
+                            }
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "IFRAME_WIDTH" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IFRAME_WIDTH"),
+                                );
+                            }
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "JS_METHOD" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("JS_METHOD"),
+                                );
+                            }
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "JS_PARAM" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("JS_PARAM"));
+                            }
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "LANG" => {
+                            if __f11.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LANG"));
+                            }
+                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "LIVECHAT_SUPPORT" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LIVECHAT_SUPPORT"),
+                                );
+                            }
+                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    app_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("APP_ID"))?,
+                    context: __f1.unwrap_or_default(),
+                    extranet_support: __f2.unwrap_or_default(),
+                    hash: __f3.unwrap_or_default(),
+                    icon_file: __f4.unwrap_or_default(),
+                    iframe: __f5.unwrap_or_default(),
+                    iframe_height: __f6.unwrap_or_default(),
+                    iframe_popup: __f7.unwrap_or_default(),
+                    iframe_width: __f8.unwrap_or_default(),
+                    js_method: __f9.unwrap_or_default(),
+                    js_param: __f10.unwrap_or_default(),
+                    lang: __f11.unwrap_or_default(),
+                    livechat_support: __f12.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {

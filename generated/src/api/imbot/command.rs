@@ -19,58 +19,214 @@ pub async fn answer(
 }
 
 /// Parameters of `imbot.command.answer`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AnswerRequest {
-    #[serde(
-        rename = "ATTACH",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ATTACH", skip_serializing_if = "Option::is_none")]
     pub attach: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "CLIENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    #[serde(rename = "COMMAND", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "COMMAND")]
     pub command: String,
-    #[serde(rename = "COMMAND_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "COMMAND_ID")]
     pub command_id: i64,
-    #[serde(
-        rename = "KEYBOARD",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KEYBOARD", skip_serializing_if = "Option::is_none")]
     pub keyboard: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "MENU",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MENU", skip_serializing_if = "Option::is_none")]
     pub menu: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "MESSAGE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "MESSAGE")]
     pub message: String,
-    #[serde(rename = "MESSAGE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
-    #[serde(
-        rename = "SYSTEM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SYSTEM", skip_serializing_if = "Option::is_none")]
     pub system: Option<AnswerRequestSystem>,
-    #[serde(
-        rename = "URL_PREVIEW",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "URL_PREVIEW", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<AnswerRequestUrlPreview>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AnswerRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AnswerRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AnswerRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AnswerRequest, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<String> = None;
+                let mut __f3: Option<i64> = None;
+                let mut __f4: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f5: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f6: Option<String> = None;
+                let mut __f7: Option<i64> = None;
+                let mut __f8: Option<Option<AnswerRequestSystem>> = None;
+                let mut __f9: Option<Option<AnswerRequestUrlPreview>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ATTACH" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ATTACH"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CLIENT_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMMAND" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COMMAND"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMMAND_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMMAND_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "KEYBOARD" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("KEYBOARD"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "MENU" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MENU"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "MESSAGE" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "MESSAGE_ID" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MESSAGE_ID"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "SYSTEM" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SYSTEM"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AnswerRequestSystem>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "URL_PREVIEW" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("URL_PREVIEW"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AnswerRequestUrlPreview>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AnswerRequest {
+                    attach: __f0.unwrap_or_default(),
+                    client_id: __f1.unwrap_or_default(),
+                    command: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("COMMAND"))?,
+                    command_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("COMMAND_ID"))?,
+                    keyboard: __f4.unwrap_or_default(),
+                    menu: __f5.unwrap_or_default(),
+                    message: __f6
+                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE"))?,
+                    message_id: __f7
+                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE_ID"))?,
+                    system: __f8.unwrap_or_default(),
+                    url_preview: __f9.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AnswerRequest {
@@ -219,47 +375,177 @@ pub async fn register(
 }
 
 /// Parameters of `imbot.command.register`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RegisterRequest {
-    #[serde(rename = "BOT_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "BOT_ID")]
     pub bot_id: i64,
-    #[serde(
-        rename = "CLIENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    #[serde(rename = "COMMAND", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "COMMAND")]
     pub command: String,
-    #[serde(
-        rename = "COMMON",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COMMON", skip_serializing_if = "Option::is_none")]
     pub common: Option<RegisterRequestCommon>,
-    #[serde(
-        rename = "EVENT_COMMAND_ADD",
-        deserialize_with = "crate::runtime::loose::de"
-    )]
+    #[serde(rename = "EVENT_COMMAND_ADD")]
     pub event_command_add: String,
-    #[serde(
-        rename = "EXTRANET_SUPPORT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EXTRANET_SUPPORT", skip_serializing_if = "Option::is_none")]
     pub extranet_support: Option<RegisterRequestExtranetSupport>,
-    #[serde(
-        rename = "HIDDEN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "HIDDEN", skip_serializing_if = "Option::is_none")]
     pub hidden: Option<RegisterRequestHidden>,
-    #[serde(rename = "LANG", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "LANG")]
     pub lang: Vec<RegisterRequestLangItem>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = RegisterRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RegisterRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RegisterRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<String> = None;
+                let mut __f3: Option<Option<RegisterRequestCommon>> = None;
+                let mut __f4: Option<String> = None;
+                let mut __f5: Option<Option<RegisterRequestExtranetSupport>> = None;
+                let mut __f6: Option<Option<RegisterRequestHidden>> = None;
+                let mut __f7: Option<Vec<RegisterRequestLangItem>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "BOT_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("BOT_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "CLIENT_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMMAND" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COMMAND"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMMON" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COMMON"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<RegisterRequestCommon>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "EVENT_COMMAND_ADD" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EVENT_COMMAND_ADD"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "EXTRANET_SUPPORT" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EXTRANET_SUPPORT"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<RegisterRequestExtranetSupport>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "HIDDEN" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("HIDDEN"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<RegisterRequestHidden>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "LANG" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LANG"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Vec<RegisterRequestLangItem>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RegisterRequest {
+                    bot_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("BOT_ID"))?,
+                    client_id: __f1.unwrap_or_default(),
+                    command: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("COMMAND"))?,
+                    common: __f3.unwrap_or_default(),
+                    event_command_add: __f4
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "EVENT_COMMAND_ADD",
+                        ))?,
+                    extranet_support: __f5.unwrap_or_default(),
+                    hidden: __f6.unwrap_or_default(),
+                    lang: __f7.ok_or_else(|| ::serde::de::Error::missing_field("LANG"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for RegisterRequest {
@@ -447,19 +733,91 @@ impl crate::runtime::loose::Loose for RegisterRequestHidden {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RegisterRequestLangItem {
-    #[serde(rename = "LANGUAGE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "LANGUAGE_ID")]
     pub language_id: String,
-    #[serde(
-        rename = "PARAMS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
     pub params: Option<String>,
-    #[serde(rename = "TITLE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "TITLE")]
     pub title: String,
+}
+
+impl<'de> ::serde::Deserialize<'de> for RegisterRequestLangItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = RegisterRequestLangItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RegisterRequestLangItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RegisterRequestLangItem, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "LANGUAGE_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LANGUAGE_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "PARAMS" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PARAMS"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TITLE" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TITLE"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RegisterRequestLangItem {
+                    language_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "LANGUAGE_ID",
+                        ))?,
+                    params: __f1.unwrap_or_default(),
+                    title: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("TITLE"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for RegisterRequestLangItem {
@@ -490,17 +848,73 @@ pub async fn unregister(
 }
 
 /// Parameters of `imbot.command.unregister`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UnregisterRequest {
-    #[serde(
-        rename = "CLIENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    #[serde(rename = "COMMAND_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "COMMAND_ID")]
     pub command_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UnregisterRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UnregisterRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UnregisterRequest, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CLIENT_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMMAND_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMMAND_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UnregisterRequest {
+                    client_id: __f0.unwrap_or_default(),
+                    command_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("COMMAND_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UnregisterRequest {
@@ -531,19 +945,89 @@ pub async fn update(
 }
 
 /// Parameters of `imbot.command.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(
-        rename = "CLIENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    #[serde(rename = "COMMAND_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "COMMAND_ID")]
     pub command_id: i64,
-    #[serde(rename = "FIELDS", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "FIELDS")]
     pub fields: UpdateRequestFields,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<UpdateRequestFields> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CLIENT_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMMAND_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COMMAND_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "FIELDS" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FIELDS"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<UpdateRequestFields>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    client_id: __f0.unwrap_or_default(),
+                    command_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("COMMAND_ID"))?,
+                    fields: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {
@@ -554,43 +1038,125 @@ impl crate::runtime::loose::Loose for UpdateRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
-    #[serde(
-        rename = "COMMAND",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COMMAND", skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
-    #[serde(
-        rename = "EVENT_COMMAND_ADD",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EVENT_COMMAND_ADD", skip_serializing_if = "Option::is_none")]
     pub event_command_add: Option<String>,
-    #[serde(
-        rename = "EXTRANET_SUPPORT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EXTRANET_SUPPORT", skip_serializing_if = "Option::is_none")]
     pub extranet_support: Option<UpdateRequestFieldsExtranetSupport>,
-    #[serde(
-        rename = "HIDDEN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "HIDDEN", skip_serializing_if = "Option::is_none")]
     pub hidden: Option<UpdateRequestFieldsHidden>,
-    #[serde(
-        rename = "LANG",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LANG", skip_serializing_if = "Option::is_none")]
     pub lang: Option<Vec<UpdateRequestFieldsLangItem>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestFields, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<UpdateRequestFieldsExtranetSupport>> = None;
+                let mut __f3: Option<Option<UpdateRequestFieldsHidden>> = None;
+                let mut __f4: Option<Option<Vec<UpdateRequestFieldsLangItem>>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "COMMAND" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COMMAND"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EVENT_COMMAND_ADD" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EVENT_COMMAND_ADD"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EXTRANET_SUPPORT" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EXTRANET_SUPPORT"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestFieldsExtranetSupport>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "HIDDEN" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("HIDDEN"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestFieldsHidden>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "LANG" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LANG"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<UpdateRequestFieldsLangItem>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestFields {
+                    command: __f0.unwrap_or_default(),
+                    event_command_add: __f1.unwrap_or_default(),
+                    extranet_support: __f2.unwrap_or_default(),
+                    hidden: __f3.unwrap_or_default(),
+                    lang: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestFields {
@@ -719,19 +1285,91 @@ impl crate::runtime::loose::Loose for UpdateRequestFieldsHidden {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestFieldsLangItem {
-    #[serde(rename = "LANGUAGE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "LANGUAGE_ID")]
     pub language_id: String,
-    #[serde(
-        rename = "PARAMS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
     pub params: Option<String>,
-    #[serde(rename = "TITLE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "TITLE")]
     pub title: String,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsLangItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestFieldsLangItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestFieldsLangItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestFieldsLangItem, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "LANGUAGE_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LANGUAGE_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "PARAMS" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PARAMS"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TITLE" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TITLE"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestFieldsLangItem {
+                    language_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "LANGUAGE_ID",
+                        ))?,
+                    params: __f1.unwrap_or_default(),
+                    title: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("TITLE"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestFieldsLangItem {

@@ -19,87 +19,253 @@ pub async fn add(
 }
 
 /// Parameters of `imbot.message.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(
-        rename = "ATTACH",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ATTACH", skip_serializing_if = "Option::is_none")]
     pub attach: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
     pub bot_id: Option<i64>,
-    #[serde(
-        rename = "CLIENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    #[serde(
-        rename = "DIALOG_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
     pub dialog_id: Option<AddRequestDialogId>,
-    #[serde(
-        rename = "FROM_USER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FROM_USER_ID", skip_serializing_if = "Option::is_none")]
     pub from_user_id: Option<i64>,
-    #[serde(
-        rename = "KEYBOARD",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KEYBOARD", skip_serializing_if = "Option::is_none")]
     pub keyboard: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "MENU",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MENU", skip_serializing_if = "Option::is_none")]
     pub menu: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "MESSAGE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "MESSAGE")]
     pub message: String,
-    #[serde(
-        rename = "SKIP_CONNECTOR",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SKIP_CONNECTOR", skip_serializing_if = "Option::is_none")]
     pub skip_connector: Option<AddRequestSkipConnector>,
-    #[serde(
-        rename = "SYSTEM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SYSTEM", skip_serializing_if = "Option::is_none")]
     pub system: Option<AddRequestSystem>,
-    #[serde(
-        rename = "TO_USER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TO_USER_ID", skip_serializing_if = "Option::is_none")]
     pub to_user_id: Option<i64>,
-    #[serde(
-        rename = "URL_PREVIEW",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "URL_PREVIEW", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<AddRequestUrlPreview>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<AddRequestDialogId>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f6: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f7: Option<String> = None;
+                let mut __f8: Option<Option<AddRequestSkipConnector>> = None;
+                let mut __f9: Option<Option<AddRequestSystem>> = None;
+                let mut __f10: Option<Option<i64>> = None;
+                let mut __f11: Option<Option<AddRequestUrlPreview>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ATTACH" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ATTACH"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "BOT_ID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("BOT_ID"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CLIENT_ID" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DIALOG_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DIALOG_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestDialogId>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "FROM_USER_ID" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("FROM_USER_ID"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "KEYBOARD" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("KEYBOARD"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "MENU" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MENU"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "MESSAGE" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "SKIP_CONNECTOR" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SKIP_CONNECTOR"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestSkipConnector>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SYSTEM" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SYSTEM"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestSystem>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "TO_USER_ID" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TO_USER_ID"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "URL_PREVIEW" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("URL_PREVIEW"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestUrlPreview>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    attach: __f0.unwrap_or_default(),
+                    bot_id: __f1.unwrap_or_default(),
+                    client_id: __f2.unwrap_or_default(),
+                    dialog_id: __f3.unwrap_or_default(),
+                    from_user_id: __f4.unwrap_or_default(),
+                    keyboard: __f5.unwrap_or_default(),
+                    menu: __f6.unwrap_or_default(),
+                    message: __f7
+                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE"))?,
+                    skip_connector: __f8.unwrap_or_default(),
+                    system: __f9.unwrap_or_default(),
+                    to_user_id: __f10.unwrap_or_default(),
+                    url_preview: __f11.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -366,31 +532,105 @@ pub async fn delete(
 }
 
 /// Parameters of `imbot.message.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(
-        rename = "BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
     pub bot_id: Option<i64>,
-    #[serde(
-        rename = "CLIENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    #[serde(
-        rename = "COMPLETE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COMPLETE", skip_serializing_if = "Option::is_none")]
     pub complete: Option<DeleteRequestComplete>,
-    #[serde(rename = "MESSAGE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<DeleteRequestComplete>> = None;
+                let mut __f3: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "BOT_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("BOT_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CLIENT_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMPLETE" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COMPLETE"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<DeleteRequestComplete>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "MESSAGE_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MESSAGE_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    bot_id: __f0.unwrap_or_default(),
+                    client_id: __f1.unwrap_or_default(),
+                    complete: __f2.unwrap_or_default(),
+                    message_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -480,31 +720,105 @@ pub async fn like(
 }
 
 /// Parameters of `imbot.message.like`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct LikeRequest {
-    #[serde(
-        rename = "ACTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTION", skip_serializing_if = "Option::is_none")]
     pub action: Option<LikeRequestAction>,
-    #[serde(
-        rename = "BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
     pub bot_id: Option<i64>,
-    #[serde(
-        rename = "CLIENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    #[serde(rename = "MESSAGE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for LikeRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = LikeRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct LikeRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<LikeRequest, A::Error> {
+                let mut __f0: Option<Option<LikeRequestAction>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTION" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTION"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<LikeRequestAction>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "BOT_ID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("BOT_ID"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CLIENT_ID" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MESSAGE_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MESSAGE_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(LikeRequest {
+                    action: __f0.unwrap_or_default(),
+                    bot_id: __f1.unwrap_or_default(),
+                    client_id: __f2.unwrap_or_default(),
+                    message_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for LikeRequest {
@@ -598,66 +912,198 @@ pub async fn update(
 }
 
 /// Parameters of `imbot.message.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(
-        rename = "ATTACH",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ATTACH", skip_serializing_if = "Option::is_none")]
     pub attach: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
     pub bot_id: Option<i64>,
-    #[serde(
-        rename = "CLIENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    #[serde(
-        rename = "KEYBOARD",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KEYBOARD", skip_serializing_if = "Option::is_none")]
     pub keyboard: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "MENU",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MENU", skip_serializing_if = "Option::is_none")]
     pub menu: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "MESSAGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    #[serde(rename = "MESSAGE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
-    #[serde(
-        rename = "SKIP_CONNECTOR",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SKIP_CONNECTOR", skip_serializing_if = "Option::is_none")]
     pub skip_connector: Option<UpdateRequestSkipConnector>,
-    #[serde(
-        rename = "URL_PREVIEW",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "URL_PREVIEW", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<UpdateRequestUrlPreview>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f4: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<i64> = None;
+                let mut __f7: Option<Option<UpdateRequestSkipConnector>> = None;
+                let mut __f8: Option<Option<UpdateRequestUrlPreview>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ATTACH" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ATTACH"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "BOT_ID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("BOT_ID"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CLIENT_ID" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "KEYBOARD" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("KEYBOARD"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "MENU" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MENU"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "MESSAGE" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MESSAGE_ID" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MESSAGE_ID"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "SKIP_CONNECTOR" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SKIP_CONNECTOR"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestSkipConnector>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "URL_PREVIEW" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("URL_PREVIEW"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestUrlPreview>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    attach: __f0.unwrap_or_default(),
+                    bot_id: __f1.unwrap_or_default(),
+                    client_id: __f2.unwrap_or_default(),
+                    keyboard: __f3.unwrap_or_default(),
+                    menu: __f4.unwrap_or_default(),
+                    message: __f5.unwrap_or_default(),
+                    message_id: __f6
+                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE_ID"))?,
+                    skip_connector: __f7.unwrap_or_default(),
+                    url_preview: __f8.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {

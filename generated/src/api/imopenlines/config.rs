@@ -24,15 +24,57 @@ pub async fn add(
 }
 
 /// Parameters of `imopenlines.config.add`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(
-        rename = "PARAMS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
     pub params: Option<AddRequestParams>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<Option<AddRequestParams>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "PARAMS" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PARAMS"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParams>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    params: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -43,187 +85,60 @@ impl crate::runtime::loose::Loose for AddRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestParams {
-    #[serde(
-        rename = "ACTIVE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<AddRequestParamsActive>,
-    #[serde(
-        rename = "AUTO_CLOSE_BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_CLOSE_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub auto_close_bot_id: Option<i64>,
-    #[serde(
-        rename = "AUTO_CLOSE_FORM_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_CLOSE_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub auto_close_form_id: Option<i64>,
-    #[serde(
-        rename = "AUTO_CLOSE_RULE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_CLOSE_RULE", skip_serializing_if = "Option::is_none")]
     pub auto_close_rule: Option<AddRequestParamsAutoCloseRule>,
-    #[serde(
-        rename = "AUTO_CLOSE_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_CLOSE_TEXT", skip_serializing_if = "Option::is_none")]
     pub auto_close_text: Option<String>,
-    #[serde(
-        rename = "AUTO_CLOSE_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_CLOSE_TIME", skip_serializing_if = "Option::is_none")]
     pub auto_close_time: Option<i64>,
-    #[serde(
-        rename = "AUTO_EXPIRE_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_EXPIRE_TIME", skip_serializing_if = "Option::is_none")]
     pub auto_expire_time: Option<i64>,
-    #[serde(
-        rename = "CATEGORY_ENABLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CATEGORY_ENABLE", skip_serializing_if = "Option::is_none")]
     pub category_enable: Option<AddRequestParamsCategoryEnable>,
-    #[serde(
-        rename = "CATEGORY_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
-    #[serde(
-        rename = "CHECK_AVAILABLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CHECK_AVAILABLE", skip_serializing_if = "Option::is_none")]
     pub check_available: Option<AddRequestParamsCheckAvailable>,
-    #[serde(
-        rename = "CLOSE_BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLOSE_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub close_bot_id: Option<i64>,
-    #[serde(
-        rename = "CLOSE_FORM_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLOSE_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub close_form_id: Option<i64>,
-    #[serde(
-        rename = "CLOSE_RULE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLOSE_RULE", skip_serializing_if = "Option::is_none")]
     pub close_rule: Option<AddRequestParamsCloseRule>,
-    #[serde(
-        rename = "CLOSE_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLOSE_TEXT", skip_serializing_if = "Option::is_none")]
     pub close_text: Option<String>,
-    #[serde(
-        rename = "CONFIRM_CLOSE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CONFIRM_CLOSE", skip_serializing_if = "Option::is_none")]
     pub confirm_close: Option<AddRequestParamsConfirmClose>,
-    #[serde(
-        rename = "CRM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM", skip_serializing_if = "Option::is_none")]
     pub crm: Option<AddRequestParamsCrm>,
-    #[serde(
-        rename = "CRM_CHAT_TRACKER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_CHAT_TRACKER", skip_serializing_if = "Option::is_none")]
     pub crm_chat_tracker: Option<AddRequestParamsCrmChatTracker>,
-    #[serde(
-        rename = "CRM_CREATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_CREATE", skip_serializing_if = "Option::is_none")]
     pub crm_create: Option<String>,
-    #[serde(
-        rename = "CRM_CREATE_SECOND",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_CREATE_SECOND", skip_serializing_if = "Option::is_none")]
     pub crm_create_second: Option<String>,
-    #[serde(
-        rename = "CRM_CREATE_THIRD",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_CREATE_THIRD", skip_serializing_if = "Option::is_none")]
     pub crm_create_third: Option<AddRequestParamsCrmCreateThird>,
-    #[serde(
-        rename = "CRM_FORWARD",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_FORWARD", skip_serializing_if = "Option::is_none")]
     pub crm_forward: Option<AddRequestParamsCrmForward>,
-    #[serde(
-        rename = "CRM_SOURCE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub crm_source: Option<String>,
-    #[serde(
-        rename = "CRM_TRANSFER_CHANGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_TRANSFER_CHANGE", skip_serializing_if = "Option::is_none")]
     pub crm_transfer_change: Option<AddRequestParamsCrmTransferChange>,
-    #[serde(
-        rename = "DEFAULT_OPERATOR_DATA",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DEFAULT_OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
     pub default_operator_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "FULL_CLOSE_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FULL_CLOSE_TIME", skip_serializing_if = "Option::is_none")]
     pub full_close_time: Option<i64>,
     #[serde(
         rename = "IGNORE_WELCOME_FORM_RESPONSIBLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub ignore_welcome_form_responsible: Option<
@@ -231,403 +146,1504 @@ pub struct AddRequestParams {
     >,
     #[serde(
         rename = "KPI_CHECK_OPERATOR_ACTIVITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub kpi_check_operator_activity: Option<AddRequestParamsKpiCheckOperatorActivity>,
-    #[serde(
-        rename = "KPI_FIRST_ANSWER_ALERT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FIRST_ANSWER_ALERT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_alert: Option<AddRequestParamsKpiFirstAnswerAlert>,
-    #[serde(
-        rename = "KPI_FIRST_ANSWER_LIST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FIRST_ANSWER_LIST", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_list: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "KPI_FIRST_ANSWER_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FIRST_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_text: Option<String>,
-    #[serde(
-        rename = "KPI_FIRST_ANSWER_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FIRST_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_time: Option<i64>,
     #[serde(
         rename = "KPI_FURTHER_ANSWER_ALERT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub kpi_further_answer_alert: Option<AddRequestParamsKpiFurtherAnswerAlert>,
-    #[serde(
-        rename = "KPI_FURTHER_ANSWER_LIST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FURTHER_ANSWER_LIST", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_list: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "KPI_FURTHER_ANSWER_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FURTHER_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_text: Option<String>,
-    #[serde(
-        rename = "KPI_FURTHER_ANSWER_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FURTHER_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_time: Option<i64>,
-    #[serde(
-        rename = "LANGUAGE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LANGUAGE_ID", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
-    #[serde(
-        rename = "LINE_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LINE_NAME", skip_serializing_if = "Option::is_none")]
     pub line_name: Option<String>,
-    #[serde(
-        rename = "MAX_CHAT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MAX_CHAT", skip_serializing_if = "Option::is_none")]
     pub max_chat: Option<i64>,
-    #[serde(
-        rename = "NO_ANSWER_BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NO_ANSWER_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub no_answer_bot_id: Option<i64>,
-    #[serde(
-        rename = "NO_ANSWER_FORM_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NO_ANSWER_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub no_answer_form_id: Option<i64>,
-    #[serde(
-        rename = "NO_ANSWER_RULE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NO_ANSWER_RULE", skip_serializing_if = "Option::is_none")]
     pub no_answer_rule: Option<AddRequestParamsNoAnswerRule>,
-    #[serde(
-        rename = "NO_ANSWER_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NO_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub no_answer_text: Option<String>,
-    #[serde(
-        rename = "NO_ANSWER_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NO_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub no_answer_time: Option<i64>,
-    #[serde(
-        rename = "OPERATOR_DATA",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
     pub operator_data: Option<AddRequestParamsOperatorData>,
-    #[serde(
-        rename = "QUEUE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUEUE", skip_serializing_if = "Option::is_none")]
     pub queue: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "QUEUE_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUEUE_TIME", skip_serializing_if = "Option::is_none")]
     pub queue_time: Option<i64>,
-    #[serde(
-        rename = "QUEUE_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUEUE_TYPE", skip_serializing_if = "Option::is_none")]
     pub queue_type: Option<AddRequestParamsQueueType>,
-    #[serde(
-        rename = "QUICK_ANSWERS_IBLOCK_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUICK_ANSWERS_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub quick_answers_iblock_id: Option<i64>,
     #[serde(
         rename = "SEND_WELCOME_EACH_SESSION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub send_welcome_each_session: Option<AddRequestParamsSendWelcomeEachSession>,
-    #[serde(
-        rename = "SESSION_PRIORITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SESSION_PRIORITY", skip_serializing_if = "Option::is_none")]
     pub session_priority: Option<i64>,
-    #[serde(
-        rename = "TEMPORARY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TEMPORARY", skip_serializing_if = "Option::is_none")]
     pub temporary: Option<AddRequestParamsTemporary>,
-    #[serde(
-        rename = "TYPE_MAX_CHAT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TYPE_MAX_CHAT", skip_serializing_if = "Option::is_none")]
     pub type_max_chat: Option<AddRequestParamsTypeMaxChat>,
-    #[serde(
-        rename = "USE_WELCOME_FORM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USE_WELCOME_FORM", skip_serializing_if = "Option::is_none")]
     pub use_welcome_form: Option<AddRequestParamsUseWelcomeForm>,
-    #[serde(
-        rename = "VOTE_BEFORE_FINISH",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_BEFORE_FINISH", skip_serializing_if = "Option::is_none")]
     pub vote_before_finish: Option<AddRequestParamsVoteBeforeFinish>,
-    #[serde(
-        rename = "VOTE_CLOSING_DELAY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_CLOSING_DELAY", skip_serializing_if = "Option::is_none")]
     pub vote_closing_delay: Option<AddRequestParamsVoteClosingDelay>,
-    #[serde(
-        rename = "VOTE_MESSAGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub vote_message: Option<AddRequestParamsVoteMessage>,
-    #[serde(
-        rename = "VOTE_MESSAGE_1_DISLIKE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_1_DISLIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_dislike: Option<String>,
-    #[serde(
-        rename = "VOTE_MESSAGE_1_LIKE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_1_LIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_like: Option<String>,
-    #[serde(
-        rename = "VOTE_MESSAGE_1_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_1_TEXT", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_text: Option<String>,
-    #[serde(
-        rename = "VOTE_MESSAGE_2_DISLIKE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_2_DISLIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_dislike: Option<String>,
-    #[serde(
-        rename = "VOTE_MESSAGE_2_LIKE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_2_LIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_like: Option<String>,
-    #[serde(
-        rename = "VOTE_MESSAGE_2_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_2_TEXT", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_text: Option<String>,
-    #[serde(
-        rename = "VOTE_TIME_LIMIT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_TIME_LIMIT", skip_serializing_if = "Option::is_none")]
     pub vote_time_limit: Option<i64>,
-    #[serde(
-        rename = "WATCH_TYPING",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WATCH_TYPING", skip_serializing_if = "Option::is_none")]
     pub watch_typing: Option<AddRequestParamsWatchTyping>,
-    #[serde(
-        rename = "WELCOME_BOT_ENABLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_BOT_ENABLE", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_enable: Option<AddRequestParamsWelcomeBotEnable>,
-    #[serde(
-        rename = "WELCOME_BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_id: Option<i64>,
-    #[serde(
-        rename = "WELCOME_BOT_JOIN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_BOT_JOIN", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_join: Option<AddRequestParamsWelcomeBotJoin>,
-    #[serde(
-        rename = "WELCOME_BOT_LEFT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_BOT_LEFT", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_left: Option<AddRequestParamsWelcomeBotLeft>,
-    #[serde(
-        rename = "WELCOME_BOT_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_BOT_TIME", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_time: Option<i64>,
-    #[serde(
-        rename = "WELCOME_FORM_DELAY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_FORM_DELAY", skip_serializing_if = "Option::is_none")]
     pub welcome_form_delay: Option<AddRequestParamsWelcomeFormDelay>,
-    #[serde(
-        rename = "WELCOME_FORM_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub welcome_form_id: Option<i64>,
-    #[serde(
-        rename = "WELCOME_MESSAGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub welcome_message: Option<AddRequestParamsWelcomeMessage>,
-    #[serde(
-        rename = "WELCOME_MESSAGE_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_MESSAGE_TEXT", skip_serializing_if = "Option::is_none")]
     pub welcome_message_text: Option<String>,
-    #[serde(
-        rename = "WORKTIME_DAYOFF",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_DAYOFF", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "WORKTIME_DAYOFF_BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_DAYOFF_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_bot_id: Option<i64>,
-    #[serde(
-        rename = "WORKTIME_DAYOFF_FORM_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_DAYOFF_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_form_id: Option<i64>,
-    #[serde(
-        rename = "WORKTIME_DAYOFF_RULE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_DAYOFF_RULE", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_rule: Option<AddRequestParamsWorktimeDayoffRule>,
-    #[serde(
-        rename = "WORKTIME_DAYOFF_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_DAYOFF_TEXT", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_text: Option<String>,
-    #[serde(
-        rename = "WORKTIME_ENABLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_ENABLE", skip_serializing_if = "Option::is_none")]
     pub worktime_enable: Option<AddRequestParamsWorktimeEnable>,
-    #[serde(
-        rename = "WORKTIME_FROM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_FROM", skip_serializing_if = "Option::is_none")]
     pub worktime_from: Option<String>,
-    #[serde(
-        rename = "WORKTIME_HOLIDAYS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_HOLIDAYS", skip_serializing_if = "Option::is_none")]
     pub worktime_holidays: Option<String>,
-    #[serde(
-        rename = "WORKTIME_TIMEZONE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_TIMEZONE", skip_serializing_if = "Option::is_none")]
     pub worktime_timezone: Option<String>,
-    #[serde(
-        rename = "WORKTIME_TO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_TO", skip_serializing_if = "Option::is_none")]
     pub worktime_to: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestParams;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestParams")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestParams, A::Error> {
+                let mut __f0: Option<Option<AddRequestParamsActive>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<Option<AddRequestParamsAutoCloseRule>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<i64>> = None;
+                let mut __f6: Option<Option<i64>> = None;
+                let mut __f7: Option<Option<AddRequestParamsCategoryEnable>> = None;
+                let mut __f8: Option<Option<i64>> = None;
+                let mut __f9: Option<Option<AddRequestParamsCheckAvailable>> = None;
+                let mut __f10: Option<Option<i64>> = None;
+                let mut __f11: Option<Option<i64>> = None;
+                let mut __f12: Option<Option<AddRequestParamsCloseRule>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<AddRequestParamsConfirmClose>> = None;
+                let mut __f15: Option<Option<AddRequestParamsCrm>> = None;
+                let mut __f16: Option<Option<AddRequestParamsCrmChatTracker>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<Option<String>> = None;
+                let mut __f19: Option<Option<AddRequestParamsCrmCreateThird>> = None;
+                let mut __f20: Option<Option<AddRequestParamsCrmForward>> = None;
+                let mut __f21: Option<Option<String>> = None;
+                let mut __f22: Option<Option<AddRequestParamsCrmTransferChange>> = None;
+                let mut __f23: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f24: Option<Option<i64>> = None;
+                let mut __f25: Option<
+                    Option<AddRequestParamsIgnoreWelcomeFormResponsible>,
+                > = None;
+                let mut __f26: Option<
+                    Option<AddRequestParamsKpiCheckOperatorActivity>,
+                > = None;
+                let mut __f27: Option<Option<AddRequestParamsKpiFirstAnswerAlert>> = None;
+                let mut __f28: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<i64>> = None;
+                let mut __f31: Option<Option<AddRequestParamsKpiFurtherAnswerAlert>> = None;
+                let mut __f32: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f33: Option<Option<String>> = None;
+                let mut __f34: Option<Option<i64>> = None;
+                let mut __f35: Option<Option<String>> = None;
+                let mut __f36: Option<Option<String>> = None;
+                let mut __f37: Option<Option<i64>> = None;
+                let mut __f38: Option<Option<i64>> = None;
+                let mut __f39: Option<Option<i64>> = None;
+                let mut __f40: Option<Option<AddRequestParamsNoAnswerRule>> = None;
+                let mut __f41: Option<Option<String>> = None;
+                let mut __f42: Option<Option<i64>> = None;
+                let mut __f43: Option<Option<AddRequestParamsOperatorData>> = None;
+                let mut __f44: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f45: Option<Option<i64>> = None;
+                let mut __f46: Option<Option<AddRequestParamsQueueType>> = None;
+                let mut __f47: Option<Option<i64>> = None;
+                let mut __f48: Option<Option<AddRequestParamsSendWelcomeEachSession>> = None;
+                let mut __f49: Option<Option<i64>> = None;
+                let mut __f50: Option<Option<AddRequestParamsTemporary>> = None;
+                let mut __f51: Option<Option<AddRequestParamsTypeMaxChat>> = None;
+                let mut __f52: Option<Option<AddRequestParamsUseWelcomeForm>> = None;
+                let mut __f53: Option<Option<AddRequestParamsVoteBeforeFinish>> = None;
+                let mut __f54: Option<Option<AddRequestParamsVoteClosingDelay>> = None;
+                let mut __f55: Option<Option<AddRequestParamsVoteMessage>> = None;
+                let mut __f56: Option<Option<String>> = None;
+                let mut __f57: Option<Option<String>> = None;
+                let mut __f58: Option<Option<String>> = None;
+                let mut __f59: Option<Option<String>> = None;
+                let mut __f60: Option<Option<String>> = None;
+                let mut __f61: Option<Option<String>> = None;
+                let mut __f62: Option<Option<i64>> = None;
+                let mut __f63: Option<Option<AddRequestParamsWatchTyping>> = None;
+                let mut __f64: Option<Option<AddRequestParamsWelcomeBotEnable>> = None;
+                let mut __f65: Option<Option<i64>> = None;
+                let mut __f66: Option<Option<AddRequestParamsWelcomeBotJoin>> = None;
+                let mut __f67: Option<Option<AddRequestParamsWelcomeBotLeft>> = None;
+                let mut __f68: Option<Option<i64>> = None;
+                let mut __f69: Option<Option<AddRequestParamsWelcomeFormDelay>> = None;
+                let mut __f70: Option<Option<i64>> = None;
+                let mut __f71: Option<Option<AddRequestParamsWelcomeMessage>> = None;
+                let mut __f72: Option<Option<String>> = None;
+                let mut __f73: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f74: Option<Option<i64>> = None;
+                let mut __f75: Option<Option<i64>> = None;
+                let mut __f76: Option<Option<AddRequestParamsWorktimeDayoffRule>> = None;
+                let mut __f77: Option<Option<String>> = None;
+                let mut __f78: Option<Option<AddRequestParamsWorktimeEnable>> = None;
+                let mut __f79: Option<Option<String>> = None;
+                let mut __f80: Option<Option<String>> = None;
+                let mut __f81: Option<Option<String>> = None;
+                let mut __f82: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIVE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsActive>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_CLOSE_BOT_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_BOT_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_CLOSE_FORM_ID" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_FORM_ID"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_CLOSE_RULE" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_RULE"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsAutoCloseRule>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_CLOSE_TEXT" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_TEXT"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_CLOSE_TIME" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_TIME"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_EXPIRE_TIME" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_EXPIRE_TIME"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CATEGORY_ENABLE" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CATEGORY_ENABLE"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsCategoryEnable>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CATEGORY_ID" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CATEGORY_ID"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CHECK_AVAILABLE" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CHECK_AVAILABLE"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsCheckAvailable>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CLOSE_BOT_ID" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLOSE_BOT_ID"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CLOSE_FORM_ID" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLOSE_FORM_ID"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CLOSE_RULE" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLOSE_RULE"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsCloseRule>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CLOSE_TEXT" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLOSE_TEXT"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CONFIRM_CLOSE" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONFIRM_CLOSE"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsConfirmClose>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CRM"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsCrm>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_CHAT_TRACKER" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_CHAT_TRACKER"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsCrmChatTracker>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_CREATE" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_CREATE"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_CREATE_SECOND" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_CREATE_SECOND"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_CREATE_THIRD" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_CREATE_THIRD"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsCrmCreateThird>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_FORWARD" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_FORWARD"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsCrmForward>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_SOURCE" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_SOURCE"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_TRANSFER_CHANGE" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_TRANSFER_CHANGE"),
+                                );
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsCrmTransferChange>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "DEFAULT_OPERATOR_DATA" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DEFAULT_OPERATOR_DATA"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "FULL_CLOSE_TIME" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("FULL_CLOSE_TIME"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IGNORE_WELCOME_FORM_RESPONSIBLE" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "IGNORE_WELCOME_FORM_RESPONSIBLE",
+                                    ),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsIgnoreWelcomeFormResponsible>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_CHECK_OPERATOR_ACTIVITY" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_CHECK_OPERATOR_ACTIVITY",
+                                    ),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsKpiCheckOperatorActivity>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FIRST_ANSWER_ALERT" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_FIRST_ANSWER_ALERT",
+                                    ),
+                                );
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsKpiFirstAnswerAlert>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FIRST_ANSWER_LIST" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_LIST"),
+                                );
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FIRST_ANSWER_TEXT" => {
+                            if __f29.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_TEXT"),
+                                );
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FIRST_ANSWER_TIME" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_TIME"),
+                                );
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FURTHER_ANSWER_ALERT" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_FURTHER_ANSWER_ALERT",
+                                    ),
+                                );
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsKpiFurtherAnswerAlert>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FURTHER_ANSWER_LIST" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_FURTHER_ANSWER_LIST",
+                                    ),
+                                );
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FURTHER_ANSWER_TEXT" => {
+                            if __f33.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_FURTHER_ANSWER_TEXT",
+                                    ),
+                                );
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FURTHER_ANSWER_TIME" => {
+                            if __f34.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_FURTHER_ANSWER_TIME",
+                                    ),
+                                );
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LANGUAGE_ID" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LANGUAGE_ID"),
+                                );
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LINE_NAME" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LINE_NAME"),
+                                );
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MAX_CHAT" => {
+                            if __f37.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MAX_CHAT"));
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NO_ANSWER_BOT_ID" => {
+                            if __f38.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NO_ANSWER_BOT_ID"),
+                                );
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NO_ANSWER_FORM_ID" => {
+                            if __f39.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NO_ANSWER_FORM_ID"),
+                                );
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NO_ANSWER_RULE" => {
+                            if __f40.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NO_ANSWER_RULE"),
+                                );
+                            }
+                            __f40 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsNoAnswerRule>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "NO_ANSWER_TEXT" => {
+                            if __f41.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NO_ANSWER_TEXT"),
+                                );
+                            }
+                            __f41 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NO_ANSWER_TIME" => {
+                            if __f42.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NO_ANSWER_TIME"),
+                                );
+                            }
+                            __f42 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OPERATOR_DATA" => {
+                            if __f43.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("OPERATOR_DATA"),
+                                );
+                            }
+                            __f43 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsOperatorData>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "QUEUE" => {
+                            if __f44.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("QUEUE"));
+                            }
+                            __f44 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "QUEUE_TIME" => {
+                            if __f45.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("QUEUE_TIME"),
+                                );
+                            }
+                            __f45 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "QUEUE_TYPE" => {
+                            if __f46.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("QUEUE_TYPE"),
+                                );
+                            }
+                            __f46 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsQueueType>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "QUICK_ANSWERS_IBLOCK_ID" => {
+                            if __f47.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "QUICK_ANSWERS_IBLOCK_ID",
+                                    ),
+                                );
+                            }
+                            __f47 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SEND_WELCOME_EACH_SESSION" => {
+                            if __f48.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "SEND_WELCOME_EACH_SESSION",
+                                    ),
+                                );
+                            }
+                            __f48 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsSendWelcomeEachSession>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SESSION_PRIORITY" => {
+                            if __f49.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SESSION_PRIORITY"),
+                                );
+                            }
+                            __f49 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TEMPORARY" => {
+                            if __f50.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TEMPORARY"),
+                                );
+                            }
+                            __f50 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsTemporary>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "TYPE_MAX_CHAT" => {
+                            if __f51.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TYPE_MAX_CHAT"),
+                                );
+                            }
+                            __f51 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsTypeMaxChat>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "USE_WELCOME_FORM" => {
+                            if __f52.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USE_WELCOME_FORM"),
+                                );
+                            }
+                            __f52 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsUseWelcomeForm>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_BEFORE_FINISH" => {
+                            if __f53.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_BEFORE_FINISH"),
+                                );
+                            }
+                            __f53 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsVoteBeforeFinish>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_CLOSING_DELAY" => {
+                            if __f54.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_CLOSING_DELAY"),
+                                );
+                            }
+                            __f54 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsVoteClosingDelay>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE" => {
+                            if __f55.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE"),
+                                );
+                            }
+                            __f55 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsVoteMessage>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_1_DISLIKE" => {
+                            if __f56.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "VOTE_MESSAGE_1_DISLIKE",
+                                    ),
+                                );
+                            }
+                            __f56 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_1_LIKE" => {
+                            if __f57.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_1_LIKE"),
+                                );
+                            }
+                            __f57 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_1_TEXT" => {
+                            if __f58.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_1_TEXT"),
+                                );
+                            }
+                            __f58 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_2_DISLIKE" => {
+                            if __f59.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "VOTE_MESSAGE_2_DISLIKE",
+                                    ),
+                                );
+                            }
+                            __f59 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_2_LIKE" => {
+                            if __f60.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_2_LIKE"),
+                                );
+                            }
+                            __f60 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_2_TEXT" => {
+                            if __f61.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_2_TEXT"),
+                                );
+                            }
+                            __f61 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_TIME_LIMIT" => {
+                            if __f62.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_TIME_LIMIT"),
+                                );
+                            }
+                            __f62 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WATCH_TYPING" => {
+                            if __f63.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WATCH_TYPING"),
+                                );
+                            }
+                            __f63 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsWatchTyping>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_BOT_ENABLE" => {
+                            if __f64.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_ENABLE"),
+                                );
+                            }
+                            __f64 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsWelcomeBotEnable>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_BOT_ID" => {
+                            if __f65.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_ID"),
+                                );
+                            }
+                            __f65 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_BOT_JOIN" => {
+                            if __f66.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_JOIN"),
+                                );
+                            }
+                            __f66 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsWelcomeBotJoin>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_BOT_LEFT" => {
+                            if __f67.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_LEFT"),
+                                );
+                            }
+                            __f67 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsWelcomeBotLeft>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_BOT_TIME" => {
+                            if __f68.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_TIME"),
+                                );
+                            }
+                            __f68 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_FORM_DELAY" => {
+                            if __f69.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_FORM_DELAY"),
+                                );
+                            }
+                            __f69 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsWelcomeFormDelay>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_FORM_ID" => {
+                            if __f70.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_FORM_ID"),
+                                );
+                            }
+                            __f70 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_MESSAGE" => {
+                            if __f71.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_MESSAGE"),
+                                );
+                            }
+                            __f71 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsWelcomeMessage>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_MESSAGE_TEXT" => {
+                            if __f72.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_MESSAGE_TEXT"),
+                                );
+                            }
+                            __f72 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_DAYOFF" => {
+                            if __f73.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF"),
+                                );
+                            }
+                            __f73 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_DAYOFF_BOT_ID" => {
+                            if __f74.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "WORKTIME_DAYOFF_BOT_ID",
+                                    ),
+                                );
+                            }
+                            __f74 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_DAYOFF_FORM_ID" => {
+                            if __f75.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "WORKTIME_DAYOFF_FORM_ID",
+                                    ),
+                                );
+                            }
+                            __f75 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_DAYOFF_RULE" => {
+                            if __f76.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF_RULE"),
+                                );
+                            }
+                            __f76 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsWorktimeDayoffRule>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_DAYOFF_TEXT" => {
+                            if __f77.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF_TEXT"),
+                                );
+                            }
+                            __f77 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_ENABLE" => {
+                            if __f78.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_ENABLE"),
+                                );
+                            }
+                            __f78 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParamsWorktimeEnable>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_FROM" => {
+                            if __f79.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_FROM"),
+                                );
+                            }
+                            __f79 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_HOLIDAYS" => {
+                            if __f80.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_HOLIDAYS"),
+                                );
+                            }
+                            __f80 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_TIMEZONE" => {
+                            if __f81.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_TIMEZONE"),
+                                );
+                            }
+                            __f81 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_TO" => {
+                            if __f82.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_TO"),
+                                );
+                            }
+                            __f82 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestParams {
+                    active: __f0.unwrap_or_default(),
+                    auto_close_bot_id: __f1.unwrap_or_default(),
+                    auto_close_form_id: __f2.unwrap_or_default(),
+                    auto_close_rule: __f3.unwrap_or_default(),
+                    auto_close_text: __f4.unwrap_or_default(),
+                    auto_close_time: __f5.unwrap_or_default(),
+                    auto_expire_time: __f6.unwrap_or_default(),
+                    category_enable: __f7.unwrap_or_default(),
+                    category_id: __f8.unwrap_or_default(),
+                    check_available: __f9.unwrap_or_default(),
+                    close_bot_id: __f10.unwrap_or_default(),
+                    close_form_id: __f11.unwrap_or_default(),
+                    close_rule: __f12.unwrap_or_default(),
+                    close_text: __f13.unwrap_or_default(),
+                    confirm_close: __f14.unwrap_or_default(),
+                    crm: __f15.unwrap_or_default(),
+                    crm_chat_tracker: __f16.unwrap_or_default(),
+                    crm_create: __f17.unwrap_or_default(),
+                    crm_create_second: __f18.unwrap_or_default(),
+                    crm_create_third: __f19.unwrap_or_default(),
+                    crm_forward: __f20.unwrap_or_default(),
+                    crm_source: __f21.unwrap_or_default(),
+                    crm_transfer_change: __f22.unwrap_or_default(),
+                    default_operator_data: __f23.unwrap_or_default(),
+                    full_close_time: __f24.unwrap_or_default(),
+                    ignore_welcome_form_responsible: __f25.unwrap_or_default(),
+                    kpi_check_operator_activity: __f26.unwrap_or_default(),
+                    kpi_first_answer_alert: __f27.unwrap_or_default(),
+                    kpi_first_answer_list: __f28.unwrap_or_default(),
+                    kpi_first_answer_text: __f29.unwrap_or_default(),
+                    kpi_first_answer_time: __f30.unwrap_or_default(),
+                    kpi_further_answer_alert: __f31.unwrap_or_default(),
+                    kpi_further_answer_list: __f32.unwrap_or_default(),
+                    kpi_further_answer_text: __f33.unwrap_or_default(),
+                    kpi_further_answer_time: __f34.unwrap_or_default(),
+                    language_id: __f35.unwrap_or_default(),
+                    line_name: __f36.unwrap_or_default(),
+                    max_chat: __f37.unwrap_or_default(),
+                    no_answer_bot_id: __f38.unwrap_or_default(),
+                    no_answer_form_id: __f39.unwrap_or_default(),
+                    no_answer_rule: __f40.unwrap_or_default(),
+                    no_answer_text: __f41.unwrap_or_default(),
+                    no_answer_time: __f42.unwrap_or_default(),
+                    operator_data: __f43.unwrap_or_default(),
+                    queue: __f44.unwrap_or_default(),
+                    queue_time: __f45.unwrap_or_default(),
+                    queue_type: __f46.unwrap_or_default(),
+                    quick_answers_iblock_id: __f47.unwrap_or_default(),
+                    send_welcome_each_session: __f48.unwrap_or_default(),
+                    session_priority: __f49.unwrap_or_default(),
+                    temporary: __f50.unwrap_or_default(),
+                    type_max_chat: __f51.unwrap_or_default(),
+                    use_welcome_form: __f52.unwrap_or_default(),
+                    vote_before_finish: __f53.unwrap_or_default(),
+                    vote_closing_delay: __f54.unwrap_or_default(),
+                    vote_message: __f55.unwrap_or_default(),
+                    vote_message_1_dislike: __f56.unwrap_or_default(),
+                    vote_message_1_like: __f57.unwrap_or_default(),
+                    vote_message_1_text: __f58.unwrap_or_default(),
+                    vote_message_2_dislike: __f59.unwrap_or_default(),
+                    vote_message_2_like: __f60.unwrap_or_default(),
+                    vote_message_2_text: __f61.unwrap_or_default(),
+                    vote_time_limit: __f62.unwrap_or_default(),
+                    watch_typing: __f63.unwrap_or_default(),
+                    welcome_bot_enable: __f64.unwrap_or_default(),
+                    welcome_bot_id: __f65.unwrap_or_default(),
+                    welcome_bot_join: __f66.unwrap_or_default(),
+                    welcome_bot_left: __f67.unwrap_or_default(),
+                    welcome_bot_time: __f68.unwrap_or_default(),
+                    welcome_form_delay: __f69.unwrap_or_default(),
+                    welcome_form_id: __f70.unwrap_or_default(),
+                    welcome_message: __f71.unwrap_or_default(),
+                    welcome_message_text: __f72.unwrap_or_default(),
+                    worktime_dayoff: __f73.unwrap_or_default(),
+                    worktime_dayoff_bot_id: __f74.unwrap_or_default(),
+                    worktime_dayoff_form_id: __f75.unwrap_or_default(),
+                    worktime_dayoff_rule: __f76.unwrap_or_default(),
+                    worktime_dayoff_text: __f77.unwrap_or_default(),
+                    worktime_enable: __f78.unwrap_or_default(),
+                    worktime_from: __f79.unwrap_or_default(),
+                    worktime_holidays: __f80.unwrap_or_default(),
+                    worktime_timezone: __f81.unwrap_or_default(),
+                    worktime_to: __f82.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestParams {
@@ -2616,10 +3632,56 @@ pub async fn delete(
 }
 
 /// Parameters of `imopenlines.config.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(rename = "CONFIG_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CONFIG_ID")]
     pub config_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CONFIG_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONFIG_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    config_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CONFIG_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -2649,24 +3711,94 @@ pub async fn get(
 }
 
 /// Parameters of `imopenlines.config.get`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(rename = "CONFIG_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CONFIG_ID")]
     pub config_id: i64,
-    #[serde(
-        rename = "SHOW_OFFLINE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SHOW_OFFLINE", skip_serializing_if = "Option::is_none")]
     pub show_offline: Option<GetRequestShowOffline>,
-    #[serde(
-        rename = "WITH_QUEUE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WITH_QUEUE", skip_serializing_if = "Option::is_none")]
     pub with_queue: Option<GetRequestWithQueue>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<Option<GetRequestShowOffline>> = None;
+                let mut __f2: Option<Option<GetRequestWithQueue>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CONFIG_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONFIG_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "SHOW_OFFLINE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SHOW_OFFLINE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetRequestShowOffline>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WITH_QUEUE" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WITH_QUEUE"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetRequestWithQueue>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    config_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CONFIG_ID"))?,
+                    show_offline: __f1.unwrap_or_default(),
+                    with_queue: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -2796,666 +3928,1747 @@ impl crate::runtime::loose::Loose for GetRequestWithQueue {
 }
 
 /// The `result` of `imopenlines.config.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponse {
-    #[serde(
-        rename = "ACTIVE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<GetResponseActive>,
-    #[serde(
-        rename = "AGREEMENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AGREEMENT_ID", skip_serializing_if = "Option::is_none")]
     pub agreement_id: Option<String>,
-    #[serde(
-        rename = "AGREEMENT_MESSAGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AGREEMENT_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub agreement_message: Option<GetResponseAgreementMessage>,
-    #[serde(
-        rename = "AUTO_CLOSE_BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_CLOSE_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub auto_close_bot_id: Option<String>,
-    #[serde(
-        rename = "AUTO_CLOSE_FORM_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_CLOSE_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub auto_close_form_id: Option<String>,
-    #[serde(
-        rename = "AUTO_CLOSE_RULE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_CLOSE_RULE", skip_serializing_if = "Option::is_none")]
     pub auto_close_rule: Option<String>,
-    #[serde(
-        rename = "AUTO_CLOSE_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_CLOSE_TEXT", skip_serializing_if = "Option::is_none")]
     pub auto_close_text: Option<String>,
-    #[serde(
-        rename = "AUTO_CLOSE_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_CLOSE_TIME", skip_serializing_if = "Option::is_none")]
     pub auto_close_time: Option<String>,
-    #[serde(
-        rename = "AUTO_EXPIRE_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_EXPIRE_TIME", skip_serializing_if = "Option::is_none")]
     pub auto_expire_time: Option<String>,
-    #[serde(
-        rename = "CATEGORY_ENABLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CATEGORY_ENABLE", skip_serializing_if = "Option::is_none")]
     pub category_enable: Option<GetResponseCategoryEnable>,
-    #[serde(
-        rename = "CATEGORY_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<String>,
-    #[serde(
-        rename = "CHECK_AVAILABLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CHECK_AVAILABLE", skip_serializing_if = "Option::is_none")]
     pub check_available: Option<GetResponseCheckAvailable>,
-    #[serde(
-        rename = "CLOSE_BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLOSE_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub close_bot_id: Option<String>,
-    #[serde(
-        rename = "CLOSE_FORM_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLOSE_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub close_form_id: Option<String>,
-    #[serde(
-        rename = "CLOSE_RULE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLOSE_RULE", skip_serializing_if = "Option::is_none")]
     pub close_rule: Option<String>,
-    #[serde(
-        rename = "CLOSE_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLOSE_TEXT", skip_serializing_if = "Option::is_none")]
     pub close_text: Option<String>,
-    #[serde(
-        rename = "CONFIRM_CLOSE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CONFIRM_CLOSE", skip_serializing_if = "Option::is_none")]
     pub confirm_close: Option<GetResponseConfirmClose>,
-    #[serde(
-        rename = "CRM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM", skip_serializing_if = "Option::is_none")]
     pub crm: Option<GetResponseCrm>,
-    #[serde(
-        rename = "CRM_CHAT_TRACKER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_CHAT_TRACKER", skip_serializing_if = "Option::is_none")]
     pub crm_chat_tracker: Option<GetResponseCrmChatTracker>,
-    #[serde(
-        rename = "CRM_CREATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_CREATE", skip_serializing_if = "Option::is_none")]
     pub crm_create: Option<String>,
-    #[serde(
-        rename = "CRM_CREATE_SECOND",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_CREATE_SECOND", skip_serializing_if = "Option::is_none")]
     pub crm_create_second: Option<String>,
-    #[serde(
-        rename = "CRM_CREATE_THIRD",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_CREATE_THIRD", skip_serializing_if = "Option::is_none")]
     pub crm_create_third: Option<GetResponseCrmCreateThird>,
-    #[serde(
-        rename = "CRM_FORWARD",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_FORWARD", skip_serializing_if = "Option::is_none")]
     pub crm_forward: Option<GetResponseCrmForward>,
-    #[serde(
-        rename = "CRM_SOURCE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub crm_source: Option<String>,
-    #[serde(
-        rename = "CRM_TRANSFER_CHANGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_TRANSFER_CHANGE", skip_serializing_if = "Option::is_none")]
     pub crm_transfer_change: Option<GetResponseCrmTransferChange>,
-    #[serde(
-        rename = "DATE_CREATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "DATE_MODIFY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "DEFAULT_OPERATOR_DATA",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DEFAULT_OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
     pub default_operator_data: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "FULL_CLOSE_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FULL_CLOSE_TIME", skip_serializing_if = "Option::is_none")]
     pub full_close_time: Option<String>,
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(
         rename = "IGNORE_WELCOME_FORM_RESPONSIBLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub ignore_welcome_form_responsible: Option<GetResponseIgnoreWelcomeFormResponsible>,
     #[serde(
         rename = "KPI_CHECK_OPERATOR_ACTIVITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub kpi_check_operator_activity: Option<GetResponseKpiCheckOperatorActivity>,
-    #[serde(
-        rename = "KPI_FIRST_ANSWER_ALERT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FIRST_ANSWER_ALERT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_alert: Option<GetResponseKpiFirstAnswerAlert>,
-    #[serde(
-        rename = "KPI_FIRST_ANSWER_LIST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FIRST_ANSWER_LIST", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_list: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "KPI_FIRST_ANSWER_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FIRST_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_text: Option<String>,
-    #[serde(
-        rename = "KPI_FIRST_ANSWER_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FIRST_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_time: Option<String>,
     #[serde(
         rename = "KPI_FURTHER_ANSWER_ALERT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub kpi_further_answer_alert: Option<GetResponseKpiFurtherAnswerAlert>,
-    #[serde(
-        rename = "KPI_FURTHER_ANSWER_LIST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FURTHER_ANSWER_LIST", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_list: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "KPI_FURTHER_ANSWER_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FURTHER_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_text: Option<String>,
-    #[serde(
-        rename = "KPI_FURTHER_ANSWER_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FURTHER_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_time: Option<String>,
-    #[serde(
-        rename = "LANGUAGE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LANGUAGE_ID", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
-    #[serde(
-        rename = "LINE_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LINE_NAME", skip_serializing_if = "Option::is_none")]
     pub line_name: Option<String>,
-    #[serde(
-        rename = "MAX_CHAT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MAX_CHAT", skip_serializing_if = "Option::is_none")]
     pub max_chat: Option<String>,
-    #[serde(
-        rename = "MODIFY_USER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MODIFY_USER_ID", skip_serializing_if = "Option::is_none")]
     pub modify_user_id: Option<String>,
-    #[serde(
-        rename = "NO_ANSWER_BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NO_ANSWER_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub no_answer_bot_id: Option<String>,
-    #[serde(
-        rename = "NO_ANSWER_FORM_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NO_ANSWER_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub no_answer_form_id: Option<String>,
-    #[serde(
-        rename = "NO_ANSWER_RULE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NO_ANSWER_RULE", skip_serializing_if = "Option::is_none")]
     pub no_answer_rule: Option<String>,
-    #[serde(
-        rename = "NO_ANSWER_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NO_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub no_answer_text: Option<String>,
-    #[serde(
-        rename = "NO_ANSWER_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NO_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub no_answer_time: Option<String>,
-    #[serde(
-        rename = "OPERATOR_DATA",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
     pub operator_data: Option<String>,
-    #[serde(
-        rename = "QUEUE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUEUE", skip_serializing_if = "Option::is_none")]
     pub queue: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "QUEUE_FULL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUEUE_FULL", skip_serializing_if = "Option::is_none")]
     pub queue_full: Option<GetResponseQueueFull>,
-    #[serde(
-        rename = "QUEUE_ONLINE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUEUE_ONLINE", skip_serializing_if = "Option::is_none")]
     pub queue_online: Option<GetResponseQueueOnline>,
-    #[serde(
-        rename = "QUEUE_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUEUE_TIME", skip_serializing_if = "Option::is_none")]
     pub queue_time: Option<String>,
-    #[serde(
-        rename = "QUEUE_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUEUE_TYPE", skip_serializing_if = "Option::is_none")]
     pub queue_type: Option<String>,
-    #[serde(
-        rename = "QUEUE_USERS_FIELDS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUEUE_USERS_FIELDS", skip_serializing_if = "Option::is_none")]
     pub queue_users_fields: Option<GetResponseQueueUsersFields>,
-    #[serde(
-        rename = "QUICK_ANSWERS_IBLOCK_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUICK_ANSWERS_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub quick_answers_iblock_id: Option<String>,
     #[serde(
         rename = "SEND_NOTIFICATION_EMPTY_QUEUE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub send_notification_empty_queue: Option<GetResponseSendNotificationEmptyQueue>,
     #[serde(
         rename = "SEND_WELCOME_EACH_SESSION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub send_welcome_each_session: Option<GetResponseSendWelcomeEachSession>,
-    #[serde(
-        rename = "SESSION_PRIORITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SESSION_PRIORITY", skip_serializing_if = "Option::is_none")]
     pub session_priority: Option<String>,
-    #[serde(
-        rename = "TEMPORARY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TEMPORARY", skip_serializing_if = "Option::is_none")]
     pub temporary: Option<GetResponseTemporary>,
-    #[serde(
-        rename = "TYPE_MAX_CHAT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TYPE_MAX_CHAT", skip_serializing_if = "Option::is_none")]
     pub type_max_chat: Option<String>,
-    #[serde(
-        rename = "USE_WELCOME_FORM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USE_WELCOME_FORM", skip_serializing_if = "Option::is_none")]
     pub use_welcome_form: Option<GetResponseUseWelcomeForm>,
-    #[serde(
-        rename = "VOTE_BEFORE_FINISH",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_BEFORE_FINISH", skip_serializing_if = "Option::is_none")]
     pub vote_before_finish: Option<GetResponseVoteBeforeFinish>,
-    #[serde(
-        rename = "VOTE_CLOSING_DELAY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_CLOSING_DELAY", skip_serializing_if = "Option::is_none")]
     pub vote_closing_delay: Option<GetResponseVoteClosingDelay>,
-    #[serde(
-        rename = "VOTE_MESSAGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub vote_message: Option<GetResponseVoteMessage>,
-    #[serde(
-        rename = "VOTE_MESSAGE_1_DISLIKE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_1_DISLIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_dislike: Option<String>,
-    #[serde(
-        rename = "VOTE_MESSAGE_1_LIKE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_1_LIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_like: Option<String>,
-    #[serde(
-        rename = "VOTE_MESSAGE_1_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_1_TEXT", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_text: Option<String>,
-    #[serde(
-        rename = "VOTE_MESSAGE_2_DISLIKE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_2_DISLIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_dislike: Option<String>,
-    #[serde(
-        rename = "VOTE_MESSAGE_2_LIKE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_2_LIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_like: Option<String>,
-    #[serde(
-        rename = "VOTE_MESSAGE_2_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_2_TEXT", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_text: Option<String>,
-    #[serde(
-        rename = "VOTE_TIME_LIMIT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_TIME_LIMIT", skip_serializing_if = "Option::is_none")]
     pub vote_time_limit: Option<String>,
-    #[serde(
-        rename = "WATCH_TYPING",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WATCH_TYPING", skip_serializing_if = "Option::is_none")]
     pub watch_typing: Option<GetResponseWatchTyping>,
-    #[serde(
-        rename = "WELCOME_BOT_ENABLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_BOT_ENABLE", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_enable: Option<GetResponseWelcomeBotEnable>,
-    #[serde(
-        rename = "WELCOME_BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_id: Option<String>,
-    #[serde(
-        rename = "WELCOME_BOT_JOIN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_BOT_JOIN", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_join: Option<String>,
-    #[serde(
-        rename = "WELCOME_BOT_LEFT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_BOT_LEFT", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_left: Option<String>,
-    #[serde(
-        rename = "WELCOME_BOT_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_BOT_TIME", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_time: Option<String>,
-    #[serde(
-        rename = "WELCOME_FORM_DELAY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_FORM_DELAY", skip_serializing_if = "Option::is_none")]
     pub welcome_form_delay: Option<GetResponseWelcomeFormDelay>,
-    #[serde(
-        rename = "WELCOME_FORM_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub welcome_form_id: Option<String>,
-    #[serde(
-        rename = "WELCOME_MESSAGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub welcome_message: Option<GetResponseWelcomeMessage>,
-    #[serde(
-        rename = "WELCOME_MESSAGE_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_MESSAGE_TEXT", skip_serializing_if = "Option::is_none")]
     pub welcome_message_text: Option<String>,
-    #[serde(
-        rename = "WORKTIME_DAYOFF",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_DAYOFF", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "WORKTIME_DAYOFF_BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_DAYOFF_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_bot_id: Option<String>,
-    #[serde(
-        rename = "WORKTIME_DAYOFF_FORM_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_DAYOFF_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_form_id: Option<String>,
-    #[serde(
-        rename = "WORKTIME_DAYOFF_RULE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_DAYOFF_RULE", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_rule: Option<String>,
-    #[serde(
-        rename = "WORKTIME_DAYOFF_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_DAYOFF_TEXT", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_text: Option<String>,
-    #[serde(
-        rename = "WORKTIME_ENABLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_ENABLE", skip_serializing_if = "Option::is_none")]
     pub worktime_enable: Option<GetResponseWorktimeEnable>,
-    #[serde(
-        rename = "WORKTIME_FROM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_FROM", skip_serializing_if = "Option::is_none")]
     pub worktime_from: Option<String>,
-    #[serde(
-        rename = "WORKTIME_HOLIDAYS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_HOLIDAYS", skip_serializing_if = "Option::is_none")]
     pub worktime_holidays: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "WORKTIME_TIMEZONE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_TIMEZONE", skip_serializing_if = "Option::is_none")]
     pub worktime_timezone: Option<String>,
-    #[serde(
-        rename = "WORKTIME_TO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_TO", skip_serializing_if = "Option::is_none")]
     pub worktime_to: Option<String>,
-    #[serde(
-        rename = "XML_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<GetResponseXmlId>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponse, A::Error> {
+                let mut __f0: Option<Option<GetResponseActive>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<GetResponseAgreementMessage>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<GetResponseCategoryEnable>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<GetResponseCheckAvailable>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<GetResponseConfirmClose>> = None;
+                let mut __f17: Option<Option<GetResponseCrm>> = None;
+                let mut __f18: Option<Option<GetResponseCrmChatTracker>> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<GetResponseCrmCreateThird>> = None;
+                let mut __f22: Option<Option<GetResponseCrmForward>> = None;
+                let mut __f23: Option<Option<String>> = None;
+                let mut __f24: Option<Option<GetResponseCrmTransferChange>> = None;
+                let mut __f25: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f26: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f27: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<GetResponseIgnoreWelcomeFormResponsible>> = None;
+                let mut __f31: Option<Option<GetResponseKpiCheckOperatorActivity>> = None;
+                let mut __f32: Option<Option<GetResponseKpiFirstAnswerAlert>> = None;
+                let mut __f33: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f34: Option<Option<String>> = None;
+                let mut __f35: Option<Option<String>> = None;
+                let mut __f36: Option<Option<GetResponseKpiFurtherAnswerAlert>> = None;
+                let mut __f37: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f38: Option<Option<String>> = None;
+                let mut __f39: Option<Option<String>> = None;
+                let mut __f40: Option<Option<String>> = None;
+                let mut __f41: Option<Option<String>> = None;
+                let mut __f42: Option<Option<String>> = None;
+                let mut __f43: Option<Option<String>> = None;
+                let mut __f44: Option<Option<String>> = None;
+                let mut __f45: Option<Option<String>> = None;
+                let mut __f46: Option<Option<String>> = None;
+                let mut __f47: Option<Option<String>> = None;
+                let mut __f48: Option<Option<String>> = None;
+                let mut __f49: Option<Option<String>> = None;
+                let mut __f50: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f51: Option<Option<GetResponseQueueFull>> = None;
+                let mut __f52: Option<Option<GetResponseQueueOnline>> = None;
+                let mut __f53: Option<Option<String>> = None;
+                let mut __f54: Option<Option<String>> = None;
+                let mut __f55: Option<Option<GetResponseQueueUsersFields>> = None;
+                let mut __f56: Option<Option<String>> = None;
+                let mut __f57: Option<Option<GetResponseSendNotificationEmptyQueue>> = None;
+                let mut __f58: Option<Option<GetResponseSendWelcomeEachSession>> = None;
+                let mut __f59: Option<Option<String>> = None;
+                let mut __f60: Option<Option<GetResponseTemporary>> = None;
+                let mut __f61: Option<Option<String>> = None;
+                let mut __f62: Option<Option<GetResponseUseWelcomeForm>> = None;
+                let mut __f63: Option<Option<GetResponseVoteBeforeFinish>> = None;
+                let mut __f64: Option<Option<GetResponseVoteClosingDelay>> = None;
+                let mut __f65: Option<Option<GetResponseVoteMessage>> = None;
+                let mut __f66: Option<Option<String>> = None;
+                let mut __f67: Option<Option<String>> = None;
+                let mut __f68: Option<Option<String>> = None;
+                let mut __f69: Option<Option<String>> = None;
+                let mut __f70: Option<Option<String>> = None;
+                let mut __f71: Option<Option<String>> = None;
+                let mut __f72: Option<Option<String>> = None;
+                let mut __f73: Option<Option<GetResponseWatchTyping>> = None;
+                let mut __f74: Option<Option<GetResponseWelcomeBotEnable>> = None;
+                let mut __f75: Option<Option<String>> = None;
+                let mut __f76: Option<Option<String>> = None;
+                let mut __f77: Option<Option<String>> = None;
+                let mut __f78: Option<Option<String>> = None;
+                let mut __f79: Option<Option<GetResponseWelcomeFormDelay>> = None;
+                let mut __f80: Option<Option<String>> = None;
+                let mut __f81: Option<Option<GetResponseWelcomeMessage>> = None;
+                let mut __f82: Option<Option<String>> = None;
+                let mut __f83: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f84: Option<Option<String>> = None;
+                let mut __f85: Option<Option<String>> = None;
+                let mut __f86: Option<Option<String>> = None;
+                let mut __f87: Option<Option<String>> = None;
+                let mut __f88: Option<Option<GetResponseWorktimeEnable>> = None;
+                let mut __f89: Option<Option<String>> = None;
+                let mut __f90: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f91: Option<Option<String>> = None;
+                let mut __f92: Option<Option<String>> = None;
+                let mut __f93: Option<Option<GetResponseXmlId>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIVE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseActive>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "AGREEMENT_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AGREEMENT_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AGREEMENT_MESSAGE" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AGREEMENT_MESSAGE"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseAgreementMessage>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_CLOSE_BOT_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_BOT_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_CLOSE_FORM_ID" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_FORM_ID"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_CLOSE_RULE" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_RULE"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_CLOSE_TEXT" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_TEXT"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_CLOSE_TIME" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_TIME"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_EXPIRE_TIME" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_EXPIRE_TIME"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CATEGORY_ENABLE" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CATEGORY_ENABLE"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseCategoryEnable>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CATEGORY_ID" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CATEGORY_ID"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CHECK_AVAILABLE" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CHECK_AVAILABLE"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseCheckAvailable>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CLOSE_BOT_ID" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLOSE_BOT_ID"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CLOSE_FORM_ID" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLOSE_FORM_ID"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CLOSE_RULE" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLOSE_RULE"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CLOSE_TEXT" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLOSE_TEXT"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CONFIRM_CLOSE" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONFIRM_CLOSE"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseConfirmClose>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM" => {
+                            if __f17.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CRM"));
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<GetResponseCrm>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_CHAT_TRACKER" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_CHAT_TRACKER"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseCrmChatTracker>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_CREATE" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_CREATE"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_CREATE_SECOND" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_CREATE_SECOND"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_CREATE_THIRD" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_CREATE_THIRD"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseCrmCreateThird>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_FORWARD" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_FORWARD"),
+                                );
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseCrmForward>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_SOURCE" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_SOURCE"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_TRANSFER_CHANGE" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_TRANSFER_CHANGE"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseCrmTransferChange>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_CREATE" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_MODIFY" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_MODIFY"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "DEFAULT_OPERATOR_DATA" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DEFAULT_OPERATOR_DATA"),
+                                );
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "FULL_CLOSE_TIME" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("FULL_CLOSE_TIME"),
+                                );
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f29.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IGNORE_WELCOME_FORM_RESPONSIBLE" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "IGNORE_WELCOME_FORM_RESPONSIBLE",
+                                    ),
+                                );
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseIgnoreWelcomeFormResponsible>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_CHECK_OPERATOR_ACTIVITY" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_CHECK_OPERATOR_ACTIVITY",
+                                    ),
+                                );
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseKpiCheckOperatorActivity>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FIRST_ANSWER_ALERT" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_FIRST_ANSWER_ALERT",
+                                    ),
+                                );
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseKpiFirstAnswerAlert>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FIRST_ANSWER_LIST" => {
+                            if __f33.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_LIST"),
+                                );
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FIRST_ANSWER_TEXT" => {
+                            if __f34.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_TEXT"),
+                                );
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FIRST_ANSWER_TIME" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_TIME"),
+                                );
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FURTHER_ANSWER_ALERT" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_FURTHER_ANSWER_ALERT",
+                                    ),
+                                );
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseKpiFurtherAnswerAlert>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FURTHER_ANSWER_LIST" => {
+                            if __f37.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_FURTHER_ANSWER_LIST",
+                                    ),
+                                );
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FURTHER_ANSWER_TEXT" => {
+                            if __f38.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_FURTHER_ANSWER_TEXT",
+                                    ),
+                                );
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FURTHER_ANSWER_TIME" => {
+                            if __f39.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_FURTHER_ANSWER_TIME",
+                                    ),
+                                );
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LANGUAGE_ID" => {
+                            if __f40.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LANGUAGE_ID"),
+                                );
+                            }
+                            __f40 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LINE_NAME" => {
+                            if __f41.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LINE_NAME"),
+                                );
+                            }
+                            __f41 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MAX_CHAT" => {
+                            if __f42.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MAX_CHAT"));
+                            }
+                            __f42 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MODIFY_USER_ID" => {
+                            if __f43.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MODIFY_USER_ID"),
+                                );
+                            }
+                            __f43 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NO_ANSWER_BOT_ID" => {
+                            if __f44.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NO_ANSWER_BOT_ID"),
+                                );
+                            }
+                            __f44 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NO_ANSWER_FORM_ID" => {
+                            if __f45.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NO_ANSWER_FORM_ID"),
+                                );
+                            }
+                            __f45 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NO_ANSWER_RULE" => {
+                            if __f46.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NO_ANSWER_RULE"),
+                                );
+                            }
+                            __f46 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NO_ANSWER_TEXT" => {
+                            if __f47.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NO_ANSWER_TEXT"),
+                                );
+                            }
+                            __f47 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NO_ANSWER_TIME" => {
+                            if __f48.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NO_ANSWER_TIME"),
+                                );
+                            }
+                            __f48 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OPERATOR_DATA" => {
+                            if __f49.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("OPERATOR_DATA"),
+                                );
+                            }
+                            __f49 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "QUEUE" => {
+                            if __f50.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("QUEUE"));
+                            }
+                            __f50 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "QUEUE_FULL" => {
+                            if __f51.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("QUEUE_FULL"),
+                                );
+                            }
+                            __f51 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseQueueFull>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "QUEUE_ONLINE" => {
+                            if __f52.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("QUEUE_ONLINE"),
+                                );
+                            }
+                            __f52 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseQueueOnline>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "QUEUE_TIME" => {
+                            if __f53.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("QUEUE_TIME"),
+                                );
+                            }
+                            __f53 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "QUEUE_TYPE" => {
+                            if __f54.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("QUEUE_TYPE"),
+                                );
+                            }
+                            __f54 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "QUEUE_USERS_FIELDS" => {
+                            if __f55.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("QUEUE_USERS_FIELDS"),
+                                );
+                            }
+                            __f55 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseQueueUsersFields>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "QUICK_ANSWERS_IBLOCK_ID" => {
+                            if __f56.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "QUICK_ANSWERS_IBLOCK_ID",
+                                    ),
+                                );
+                            }
+                            __f56 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SEND_NOTIFICATION_EMPTY_QUEUE" => {
+                            if __f57.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "SEND_NOTIFICATION_EMPTY_QUEUE",
+                                    ),
+                                );
+                            }
+                            __f57 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseSendNotificationEmptyQueue>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SEND_WELCOME_EACH_SESSION" => {
+                            if __f58.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "SEND_WELCOME_EACH_SESSION",
+                                    ),
+                                );
+                            }
+                            __f58 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseSendWelcomeEachSession>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SESSION_PRIORITY" => {
+                            if __f59.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SESSION_PRIORITY"),
+                                );
+                            }
+                            __f59 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TEMPORARY" => {
+                            if __f60.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TEMPORARY"),
+                                );
+                            }
+                            __f60 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseTemporary>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "TYPE_MAX_CHAT" => {
+                            if __f61.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TYPE_MAX_CHAT"),
+                                );
+                            }
+                            __f61 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "USE_WELCOME_FORM" => {
+                            if __f62.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USE_WELCOME_FORM"),
+                                );
+                            }
+                            __f62 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseUseWelcomeForm>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_BEFORE_FINISH" => {
+                            if __f63.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_BEFORE_FINISH"),
+                                );
+                            }
+                            __f63 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseVoteBeforeFinish>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_CLOSING_DELAY" => {
+                            if __f64.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_CLOSING_DELAY"),
+                                );
+                            }
+                            __f64 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseVoteClosingDelay>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE" => {
+                            if __f65.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE"),
+                                );
+                            }
+                            __f65 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseVoteMessage>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_1_DISLIKE" => {
+                            if __f66.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "VOTE_MESSAGE_1_DISLIKE",
+                                    ),
+                                );
+                            }
+                            __f66 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_1_LIKE" => {
+                            if __f67.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_1_LIKE"),
+                                );
+                            }
+                            __f67 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_1_TEXT" => {
+                            if __f68.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_1_TEXT"),
+                                );
+                            }
+                            __f68 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_2_DISLIKE" => {
+                            if __f69.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "VOTE_MESSAGE_2_DISLIKE",
+                                    ),
+                                );
+                            }
+                            __f69 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_2_LIKE" => {
+                            if __f70.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_2_LIKE"),
+                                );
+                            }
+                            __f70 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_2_TEXT" => {
+                            if __f71.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_2_TEXT"),
+                                );
+                            }
+                            __f71 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_TIME_LIMIT" => {
+                            if __f72.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_TIME_LIMIT"),
+                                );
+                            }
+                            __f72 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WATCH_TYPING" => {
+                            if __f73.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WATCH_TYPING"),
+                                );
+                            }
+                            __f73 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseWatchTyping>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_BOT_ENABLE" => {
+                            if __f74.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_ENABLE"),
+                                );
+                            }
+                            __f74 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseWelcomeBotEnable>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_BOT_ID" => {
+                            if __f75.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_ID"),
+                                );
+                            }
+                            __f75 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_BOT_JOIN" => {
+                            if __f76.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_JOIN"),
+                                );
+                            }
+                            __f76 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_BOT_LEFT" => {
+                            if __f77.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_LEFT"),
+                                );
+                            }
+                            __f77 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_BOT_TIME" => {
+                            if __f78.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_TIME"),
+                                );
+                            }
+                            __f78 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_FORM_DELAY" => {
+                            if __f79.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_FORM_DELAY"),
+                                );
+                            }
+                            __f79 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseWelcomeFormDelay>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_FORM_ID" => {
+                            if __f80.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_FORM_ID"),
+                                );
+                            }
+                            __f80 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_MESSAGE" => {
+                            if __f81.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_MESSAGE"),
+                                );
+                            }
+                            __f81 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseWelcomeMessage>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_MESSAGE_TEXT" => {
+                            if __f82.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_MESSAGE_TEXT"),
+                                );
+                            }
+                            __f82 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_DAYOFF" => {
+                            if __f83.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF"),
+                                );
+                            }
+                            __f83 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_DAYOFF_BOT_ID" => {
+                            if __f84.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "WORKTIME_DAYOFF_BOT_ID",
+                                    ),
+                                );
+                            }
+                            __f84 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_DAYOFF_FORM_ID" => {
+                            if __f85.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "WORKTIME_DAYOFF_FORM_ID",
+                                    ),
+                                );
+                            }
+                            __f85 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_DAYOFF_RULE" => {
+                            if __f86.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF_RULE"),
+                                );
+                            }
+                            __f86 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_DAYOFF_TEXT" => {
+                            if __f87.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF_TEXT"),
+                                );
+                            }
+                            __f87 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_ENABLE" => {
+                            if __f88.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_ENABLE"),
+                                );
+                            }
+                            __f88 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseWorktimeEnable>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_FROM" => {
+                            if __f89.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_FROM"),
+                                );
+                            }
+                            __f89 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_HOLIDAYS" => {
+                            if __f90.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_HOLIDAYS"),
+                                );
+                            }
+                            __f90 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_TIMEZONE" => {
+                            if __f91.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_TIMEZONE"),
+                                );
+                            }
+                            __f91 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_TO" => {
+                            if __f92.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_TO"),
+                                );
+                            }
+                            __f92 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "XML_ID" => {
+                            if __f93.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
+                            }
+                            __f93 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseXmlId>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponse {
+                    active: __f0.unwrap_or_default(),
+                    agreement_id: __f1.unwrap_or_default(),
+                    agreement_message: __f2.unwrap_or_default(),
+                    auto_close_bot_id: __f3.unwrap_or_default(),
+                    auto_close_form_id: __f4.unwrap_or_default(),
+                    auto_close_rule: __f5.unwrap_or_default(),
+                    auto_close_text: __f6.unwrap_or_default(),
+                    auto_close_time: __f7.unwrap_or_default(),
+                    auto_expire_time: __f8.unwrap_or_default(),
+                    category_enable: __f9.unwrap_or_default(),
+                    category_id: __f10.unwrap_or_default(),
+                    check_available: __f11.unwrap_or_default(),
+                    close_bot_id: __f12.unwrap_or_default(),
+                    close_form_id: __f13.unwrap_or_default(),
+                    close_rule: __f14.unwrap_or_default(),
+                    close_text: __f15.unwrap_or_default(),
+                    confirm_close: __f16.unwrap_or_default(),
+                    crm: __f17.unwrap_or_default(),
+                    crm_chat_tracker: __f18.unwrap_or_default(),
+                    crm_create: __f19.unwrap_or_default(),
+                    crm_create_second: __f20.unwrap_or_default(),
+                    crm_create_third: __f21.unwrap_or_default(),
+                    crm_forward: __f22.unwrap_or_default(),
+                    crm_source: __f23.unwrap_or_default(),
+                    crm_transfer_change: __f24.unwrap_or_default(),
+                    date_create: __f25.unwrap_or_default(),
+                    date_modify: __f26.unwrap_or_default(),
+                    default_operator_data: __f27.unwrap_or_default(),
+                    full_close_time: __f28.unwrap_or_default(),
+                    id: __f29.unwrap_or_default(),
+                    ignore_welcome_form_responsible: __f30.unwrap_or_default(),
+                    kpi_check_operator_activity: __f31.unwrap_or_default(),
+                    kpi_first_answer_alert: __f32.unwrap_or_default(),
+                    kpi_first_answer_list: __f33.unwrap_or_default(),
+                    kpi_first_answer_text: __f34.unwrap_or_default(),
+                    kpi_first_answer_time: __f35.unwrap_or_default(),
+                    kpi_further_answer_alert: __f36.unwrap_or_default(),
+                    kpi_further_answer_list: __f37.unwrap_or_default(),
+                    kpi_further_answer_text: __f38.unwrap_or_default(),
+                    kpi_further_answer_time: __f39.unwrap_or_default(),
+                    language_id: __f40.unwrap_or_default(),
+                    line_name: __f41.unwrap_or_default(),
+                    max_chat: __f42.unwrap_or_default(),
+                    modify_user_id: __f43.unwrap_or_default(),
+                    no_answer_bot_id: __f44.unwrap_or_default(),
+                    no_answer_form_id: __f45.unwrap_or_default(),
+                    no_answer_rule: __f46.unwrap_or_default(),
+                    no_answer_text: __f47.unwrap_or_default(),
+                    no_answer_time: __f48.unwrap_or_default(),
+                    operator_data: __f49.unwrap_or_default(),
+                    queue: __f50.unwrap_or_default(),
+                    queue_full: __f51.unwrap_or_default(),
+                    queue_online: __f52.unwrap_or_default(),
+                    queue_time: __f53.unwrap_or_default(),
+                    queue_type: __f54.unwrap_or_default(),
+                    queue_users_fields: __f55.unwrap_or_default(),
+                    quick_answers_iblock_id: __f56.unwrap_or_default(),
+                    send_notification_empty_queue: __f57.unwrap_or_default(),
+                    send_welcome_each_session: __f58.unwrap_or_default(),
+                    session_priority: __f59.unwrap_or_default(),
+                    temporary: __f60.unwrap_or_default(),
+                    type_max_chat: __f61.unwrap_or_default(),
+                    use_welcome_form: __f62.unwrap_or_default(),
+                    vote_before_finish: __f63.unwrap_or_default(),
+                    vote_closing_delay: __f64.unwrap_or_default(),
+                    vote_message: __f65.unwrap_or_default(),
+                    vote_message_1_dislike: __f66.unwrap_or_default(),
+                    vote_message_1_like: __f67.unwrap_or_default(),
+                    vote_message_1_text: __f68.unwrap_or_default(),
+                    vote_message_2_dislike: __f69.unwrap_or_default(),
+                    vote_message_2_like: __f70.unwrap_or_default(),
+                    vote_message_2_text: __f71.unwrap_or_default(),
+                    vote_time_limit: __f72.unwrap_or_default(),
+                    watch_typing: __f73.unwrap_or_default(),
+                    welcome_bot_enable: __f74.unwrap_or_default(),
+                    welcome_bot_id: __f75.unwrap_or_default(),
+                    welcome_bot_join: __f76.unwrap_or_default(),
+                    welcome_bot_left: __f77.unwrap_or_default(),
+                    welcome_bot_time: __f78.unwrap_or_default(),
+                    welcome_form_delay: __f79.unwrap_or_default(),
+                    welcome_form_id: __f80.unwrap_or_default(),
+                    welcome_message: __f81.unwrap_or_default(),
+                    welcome_message_text: __f82.unwrap_or_default(),
+                    worktime_dayoff: __f83.unwrap_or_default(),
+                    worktime_dayoff_bot_id: __f84.unwrap_or_default(),
+                    worktime_dayoff_form_id: __f85.unwrap_or_default(),
+                    worktime_dayoff_rule: __f86.unwrap_or_default(),
+                    worktime_dayoff_text: __f87.unwrap_or_default(),
+                    worktime_enable: __f88.unwrap_or_default(),
+                    worktime_from: __f89.unwrap_or_default(),
+                    worktime_holidays: __f90.unwrap_or_default(),
+                    worktime_timezone: __f91.unwrap_or_default(),
+                    worktime_to: __f92.unwrap_or_default(),
+                    xml_id: __f93.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponse {
@@ -4292,64 +6505,176 @@ impl crate::runtime::loose::Loose for GetResponseKpiFurtherAnswerAlert {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseQueueFull {
-    #[serde(
-        rename = "DEPARTMENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DEPARTMENT_ID", skip_serializing_if = "Option::is_none")]
     pub department_id: Option<String>,
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(
-        rename = "SORT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
-    #[serde(
-        rename = "USER_AVATAR",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_AVATAR", skip_serializing_if = "Option::is_none")]
     pub user_avatar: Option<GetResponseQueueFullUserAvatar>,
-    #[serde(
-        rename = "USER_AVATAR_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_AVATAR_ID", skip_serializing_if = "Option::is_none")]
     pub user_avatar_id: Option<String>,
-    #[serde(
-        rename = "USER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    #[serde(
-        rename = "USER_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_NAME", skip_serializing_if = "Option::is_none")]
     pub user_name: Option<GetResponseQueueFullUserName>,
-    #[serde(
-        rename = "USER_WORK_POSITION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub user_work_position: Option<GetResponseQueueFullUserWorkPosition>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFull {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseQueueFull;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseQueueFull")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseQueueFull, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<GetResponseQueueFullUserAvatar>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<GetResponseQueueFullUserName>> = None;
+                let mut __f7: Option<Option<GetResponseQueueFullUserWorkPosition>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "DEPARTMENT_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DEPARTMENT_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SORT" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SORT"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_AVATAR" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_AVATAR"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseQueueFullUserAvatar>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_AVATAR_ID" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_AVATAR_ID"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_ID" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_NAME" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_NAME"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseQueueFullUserName>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_WORK_POSITION" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_WORK_POSITION"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseQueueFullUserWorkPosition>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseQueueFull {
+                    department_id: __f0.unwrap_or_default(),
+                    id: __f1.unwrap_or_default(),
+                    sort: __f2.unwrap_or_default(),
+                    user_avatar: __f3.unwrap_or_default(),
+                    user_avatar_id: __f4.unwrap_or_default(),
+                    user_id: __f5.unwrap_or_default(),
+                    user_name: __f6.unwrap_or_default(),
+                    user_work_position: __f7.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseQueueFull {
@@ -4596,36 +6921,116 @@ impl crate::runtime::loose::Loose for GetResponseQueueOnline {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseQueueUsersFields {
-    #[serde(
-        rename = "USER_AVATAR",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_AVATAR", skip_serializing_if = "Option::is_none")]
     pub user_avatar: Option<GetResponseQueueUsersFieldsUserAvatar>,
-    #[serde(
-        rename = "USER_AVATAR_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_AVATAR_ID", skip_serializing_if = "Option::is_none")]
     pub user_avatar_id: Option<String>,
-    #[serde(
-        rename = "USER_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_NAME", skip_serializing_if = "Option::is_none")]
     pub user_name: Option<GetResponseQueueUsersFieldsUserName>,
-    #[serde(
-        rename = "USER_WORK_POSITION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub user_work_position: Option<GetResponseQueueUsersFieldsUserWorkPosition>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseQueueUsersFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseQueueUsersFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseQueueUsersFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseQueueUsersFields, A::Error> {
+                let mut __f0: Option<Option<GetResponseQueueUsersFieldsUserAvatar>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<GetResponseQueueUsersFieldsUserName>> = None;
+                let mut __f3: Option<
+                    Option<GetResponseQueueUsersFieldsUserWorkPosition>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "USER_AVATAR" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_AVATAR"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseQueueUsersFieldsUserAvatar>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_AVATAR_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_AVATAR_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_NAME" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_NAME"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseQueueUsersFieldsUserName>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_WORK_POSITION" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_WORK_POSITION"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseQueueUsersFieldsUserWorkPosition>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseQueueUsersFields {
+                    user_avatar: __f0.unwrap_or_default(),
+                    user_avatar_id: __f1.unwrap_or_default(),
+                    user_name: __f2.unwrap_or_default(),
+                    user_work_position: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseQueueUsersFields {
@@ -5596,17 +8001,75 @@ pub async fn update(
 }
 
 /// Parameters of `imopenlines.config.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(rename = "CONFIG_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CONFIG_ID")]
     pub config_id: i64,
-    #[serde(
-        rename = "PARAMS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
     pub params: Option<::serde_json::Map<String, ::serde_json::Value>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CONFIG_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONFIG_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "PARAMS" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PARAMS"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    config_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CONFIG_ID"))?,
+                    params: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {

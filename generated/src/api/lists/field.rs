@@ -21,16 +21,114 @@ pub async fn add(
 }
 
 /// Parameters of `lists.field.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(rename = "FIELDS", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "FIELDS")]
     pub fields: Vec<AddRequestFieldsItem>,
-    #[serde(rename = "IBLOCK_CODE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
-    #[serde(rename = "IBLOCK_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
-    #[serde(rename = "IBLOCK_TYPE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: AddRequestIblockTypeId,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<Vec<AddRequestFieldsItem>> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<i64> = None;
+                let mut __f3: Option<AddRequestIblockTypeId> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FIELDS" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FIELDS"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Vec<AddRequestFieldsItem>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_CODE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_ID" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_ID"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "IBLOCK_TYPE_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<AddRequestIblockTypeId>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
+                    iblock_code: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_CODE",
+                        ))?,
+                    iblock_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("IBLOCK_ID"))?,
+                    iblock_type_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_TYPE_ID",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -41,102 +139,292 @@ impl crate::runtime::loose::Loose for AddRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFieldsItem {
-    #[serde(
-        rename = "CODE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    #[serde(
-        rename = "COL_COUNT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COL_COUNT", skip_serializing_if = "Option::is_none")]
     pub col_count: Option<i64>,
     #[serde(
         rename = "DEFAULT_VALUE",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub default_value: ::serde_json::Value,
-    #[serde(
-        rename = "IS_REQUIRED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IS_REQUIRED", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<AddRequestFieldsItemIsRequired>,
-    #[serde(
-        rename = "LINK_IBLOCK_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LINK_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub link_iblock_id: Option<i64>,
-    #[serde(
-        rename = "LIST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
     pub list: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "LIST_DEF",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LIST_DEF", skip_serializing_if = "Option::is_none")]
     pub list_def: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "LIST_TEXT_VALUES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LIST_TEXT_VALUES", skip_serializing_if = "Option::is_none")]
     pub list_text_values: Option<String>,
-    #[serde(
-        rename = "MULTIPLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<AddRequestFieldsItemMultiple>,
-    #[serde(rename = "NAME", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "NAME")]
     pub name: String,
-    #[serde(
-        rename = "ROW_COUNT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ROW_COUNT", skip_serializing_if = "Option::is_none")]
     pub row_count: Option<i64>,
-    #[serde(
-        rename = "SETTINGS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
     pub settings: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "SORT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(rename = "TYPE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "TYPE")]
     pub type_: AddRequestFieldsItemType,
-    #[serde(
-        rename = "USER_TYPE_SETTINGS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_TYPE_SETTINGS", skip_serializing_if = "Option::is_none")]
     pub user_type_settings: Option<Vec<::serde_json::Value>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestFieldsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestFieldsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestFieldsItem, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<Option<AddRequestFieldsItemIsRequired>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<AddRequestFieldsItemMultiple>> = None;
+                let mut __f9: Option<String> = None;
+                let mut __f10: Option<Option<i64>> = None;
+                let mut __f11: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f12: Option<Option<i64>> = None;
+                let mut __f13: Option<AddRequestFieldsItemType> = None;
+                let mut __f14: Option<Option<Vec<::serde_json::Value>>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CODE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CODE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COL_COUNT" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COL_COUNT"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DEFAULT_VALUE" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DEFAULT_VALUE"),
+                                );
+                            }
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "IS_REQUIRED" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IS_REQUIRED"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestFieldsItemIsRequired>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "LINK_IBLOCK_ID" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LINK_IBLOCK_ID"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LIST" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LIST"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "LIST_DEF" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LIST_DEF"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "LIST_TEXT_VALUES" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LIST_TEXT_VALUES"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MULTIPLE" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MULTIPLE"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestFieldsItemMultiple>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "ROW_COUNT" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ROW_COUNT"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SETTINGS" => {
+                            if __f11.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SETTINGS"));
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SORT" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SORT"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TYPE" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TYPE"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            AddRequestFieldsItemType,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_TYPE_SETTINGS" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_TYPE_SETTINGS"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestFieldsItem {
+                    code: __f0.unwrap_or_default(),
+                    col_count: __f1.unwrap_or_default(),
+                    default_value: __f2.unwrap_or_default(),
+                    is_required: __f3.unwrap_or_default(),
+                    link_iblock_id: __f4.unwrap_or_default(),
+                    list: __f5.unwrap_or_default(),
+                    list_def: __f6.unwrap_or_default(),
+                    list_text_values: __f7.unwrap_or_default(),
+                    multiple: __f8.unwrap_or_default(),
+                    name: __f9.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
+                    row_count: __f10.unwrap_or_default(),
+                    settings: __f11.unwrap_or_default(),
+                    sort: __f12.unwrap_or_default(),
+                    type_: __f13
+                        .ok_or_else(|| ::serde::de::Error::missing_field("TYPE"))?,
+                    user_type_settings: __f14.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestFieldsItem {
@@ -462,16 +750,114 @@ pub async fn delete(
 }
 
 /// Parameters of `lists.field.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(rename = "FIELD_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "FIELD_ID")]
     pub field_id: String,
-    #[serde(rename = "IBLOCK_CODE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
-    #[serde(rename = "IBLOCK_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
-    #[serde(rename = "IBLOCK_TYPE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: DeleteRequestIblockTypeId,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<i64> = None;
+                let mut __f3: Option<DeleteRequestIblockTypeId> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FIELD_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FIELD_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_CODE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_ID" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_ID"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "IBLOCK_TYPE_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            DeleteRequestIblockTypeId,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    field_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELD_ID"))?,
+                    iblock_code: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_CODE",
+                        ))?,
+                    iblock_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("IBLOCK_ID"))?,
+                    iblock_type_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_TYPE_ID",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -564,21 +950,111 @@ pub async fn get(
 }
 
 /// Parameters of `lists.field.get`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(
-        rename = "FIELD_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FIELD_ID", skip_serializing_if = "Option::is_none")]
     pub field_id: Option<String>,
-    #[serde(rename = "IBLOCK_CODE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
-    #[serde(rename = "IBLOCK_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
-    #[serde(rename = "IBLOCK_TYPE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: GetRequestIblockTypeId,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<i64> = None;
+                let mut __f3: Option<GetRequestIblockTypeId> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FIELD_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FIELD_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_CODE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_ID" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_ID"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "IBLOCK_TYPE_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<GetRequestIblockTypeId>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    field_id: __f0.unwrap_or_default(),
+                    iblock_code: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_CODE",
+                        ))?,
+                    iblock_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("IBLOCK_ID"))?,
+                    iblock_type_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_TYPE_ID",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -671,18 +1147,132 @@ pub async fn update(
 }
 
 /// Parameters of `lists.field.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(rename = "FIELDS", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "FIELDS")]
     pub fields: Vec<UpdateRequestFieldsItem>,
-    #[serde(rename = "FIELD_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "FIELD_ID")]
     pub field_id: String,
-    #[serde(rename = "IBLOCK_CODE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
-    #[serde(rename = "IBLOCK_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
-    #[serde(rename = "IBLOCK_TYPE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: UpdateRequestIblockTypeId,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<Vec<UpdateRequestFieldsItem>> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<String> = None;
+                let mut __f3: Option<i64> = None;
+                let mut __f4: Option<UpdateRequestIblockTypeId> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FIELDS" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FIELDS"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Vec<UpdateRequestFieldsItem>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "FIELD_ID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FIELD_ID"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_CODE" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "IBLOCK_TYPE_ID" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            UpdateRequestIblockTypeId,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
+                    field_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELD_ID"))?,
+                    iblock_code: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_CODE",
+                        ))?,
+                    iblock_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("IBLOCK_ID"))?,
+                    iblock_type_id: __f4
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_TYPE_ID",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {
@@ -693,102 +1283,292 @@ impl crate::runtime::loose::Loose for UpdateRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestFieldsItem {
-    #[serde(
-        rename = "CODE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    #[serde(
-        rename = "COL_COUNT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COL_COUNT", skip_serializing_if = "Option::is_none")]
     pub col_count: Option<i64>,
     #[serde(
         rename = "DEFAULT_VALUE",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub default_value: ::serde_json::Value,
-    #[serde(
-        rename = "IS_REQUIRED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IS_REQUIRED", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<UpdateRequestFieldsItemIsRequired>,
-    #[serde(
-        rename = "LINK_IBLOCK_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LINK_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub link_iblock_id: Option<i64>,
-    #[serde(
-        rename = "LIST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
     pub list: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "LIST_DEF",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LIST_DEF", skip_serializing_if = "Option::is_none")]
     pub list_def: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "LIST_TEXT_VALUES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LIST_TEXT_VALUES", skip_serializing_if = "Option::is_none")]
     pub list_text_values: Option<String>,
-    #[serde(
-        rename = "MULTIPLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<UpdateRequestFieldsItemMultiple>,
-    #[serde(rename = "NAME", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "NAME")]
     pub name: String,
-    #[serde(
-        rename = "ROW_COUNT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ROW_COUNT", skip_serializing_if = "Option::is_none")]
     pub row_count: Option<i64>,
-    #[serde(
-        rename = "SETTINGS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
     pub settings: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "SORT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(rename = "TYPE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "TYPE")]
     pub type_: UpdateRequestFieldsItemType,
-    #[serde(
-        rename = "USER_TYPE_SETTINGS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_TYPE_SETTINGS", skip_serializing_if = "Option::is_none")]
     pub user_type_settings: Option<Vec<::serde_json::Value>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestFieldsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestFieldsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestFieldsItem, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<Option<UpdateRequestFieldsItemIsRequired>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<UpdateRequestFieldsItemMultiple>> = None;
+                let mut __f9: Option<String> = None;
+                let mut __f10: Option<Option<i64>> = None;
+                let mut __f11: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f12: Option<Option<i64>> = None;
+                let mut __f13: Option<UpdateRequestFieldsItemType> = None;
+                let mut __f14: Option<Option<Vec<::serde_json::Value>>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CODE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CODE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COL_COUNT" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COL_COUNT"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DEFAULT_VALUE" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DEFAULT_VALUE"),
+                                );
+                            }
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "IS_REQUIRED" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IS_REQUIRED"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestFieldsItemIsRequired>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "LINK_IBLOCK_ID" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LINK_IBLOCK_ID"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LIST" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LIST"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "LIST_DEF" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LIST_DEF"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "LIST_TEXT_VALUES" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LIST_TEXT_VALUES"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MULTIPLE" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MULTIPLE"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestFieldsItemMultiple>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "ROW_COUNT" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ROW_COUNT"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SETTINGS" => {
+                            if __f11.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SETTINGS"));
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SORT" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SORT"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TYPE" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TYPE"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            UpdateRequestFieldsItemType,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_TYPE_SETTINGS" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_TYPE_SETTINGS"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestFieldsItem {
+                    code: __f0.unwrap_or_default(),
+                    col_count: __f1.unwrap_or_default(),
+                    default_value: __f2.unwrap_or_default(),
+                    is_required: __f3.unwrap_or_default(),
+                    link_iblock_id: __f4.unwrap_or_default(),
+                    list: __f5.unwrap_or_default(),
+                    list_def: __f6.unwrap_or_default(),
+                    list_text_values: __f7.unwrap_or_default(),
+                    multiple: __f8.unwrap_or_default(),
+                    name: __f9.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
+                    row_count: __f10.unwrap_or_default(),
+                    settings: __f11.unwrap_or_default(),
+                    sort: __f12.unwrap_or_default(),
+                    type_: __f13
+                        .ok_or_else(|| ::serde::de::Error::missing_field("TYPE"))?,
+                    user_type_settings: __f14.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestFieldsItem {

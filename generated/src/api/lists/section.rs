@@ -18,25 +18,151 @@ pub async fn add(
 }
 
 /// Parameters of `lists.section.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(rename = "FIELDS", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "FIELDS")]
     pub fields: Vec<AddRequestFieldsItem>,
-    #[serde(rename = "IBLOCK_CODE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
-    #[serde(rename = "IBLOCK_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
-    #[serde(
-        rename = "IBLOCK_SECTION_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IBLOCK_SECTION_ID", skip_serializing_if = "Option::is_none")]
     pub iblock_section_id: Option<i64>,
-    #[serde(rename = "IBLOCK_TYPE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: AddRequestIblockTypeId,
-    #[serde(rename = "SECTION_CODE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "SECTION_CODE")]
     pub section_code: String,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<Vec<AddRequestFieldsItem>> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<i64> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                let mut __f4: Option<AddRequestIblockTypeId> = None;
+                let mut __f5: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FIELDS" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FIELDS"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Vec<AddRequestFieldsItem>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_CODE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_ID" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_ID"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "IBLOCK_SECTION_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_SECTION_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_TYPE_ID" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<AddRequestIblockTypeId>::default(),
+                                    )?,
+                            );
+                        }
+                        "SECTION_CODE" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SECTION_CODE"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
+                    iblock_code: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_CODE",
+                        ))?,
+                    iblock_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("IBLOCK_ID"))?,
+                    iblock_section_id: __f3.unwrap_or_default(),
+                    iblock_type_id: __f4
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_TYPE_ID",
+                        ))?,
+                    section_code: __f5
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "SECTION_CODE",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -47,73 +173,210 @@ impl crate::runtime::loose::Loose for AddRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFieldsItem {
-    #[serde(
-        rename = "ACTIVE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<AddRequestFieldsItemActive>,
-    #[serde(
-        rename = "DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        rename = "DESCRIPTION_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
     pub description_type: Option<AddRequestFieldsItemDescriptionType>,
-    #[serde(
-        rename = "DETAIL_PICTURE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DETAIL_PICTURE", skip_serializing_if = "Option::is_none")]
     pub detail_picture: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "EXTERNAL_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EXTERNAL_ID", skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
-    #[serde(rename = "NAME", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "NAME")]
     pub name: String,
-    #[serde(
-        rename = "PICTURE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PICTURE", skip_serializing_if = "Option::is_none")]
     pub picture: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "SECTION_PROPERTY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SECTION_PROPERTY", skip_serializing_if = "Option::is_none")]
     pub section_property: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "SORT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(
-        rename = "XML_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestFieldsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestFieldsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestFieldsItem, A::Error> {
+                let mut __f0: Option<Option<AddRequestFieldsItemActive>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<AddRequestFieldsItemDescriptionType>> = None;
+                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<String> = None;
+                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f7: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f8: Option<Option<i64>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIVE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestFieldsItemActive>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "DESCRIPTION" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DESCRIPTION_TYPE" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DESCRIPTION_TYPE"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestFieldsItemDescriptionType>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "DETAIL_PICTURE" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DETAIL_PICTURE"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "EXTERNAL_ID" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EXTERNAL_ID"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "PICTURE" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PICTURE"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SECTION_PROPERTY" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SECTION_PROPERTY"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SORT" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SORT"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "XML_ID" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestFieldsItem {
+                    active: __f0.unwrap_or_default(),
+                    description: __f1.unwrap_or_default(),
+                    description_type: __f2.unwrap_or_default(),
+                    detail_picture: __f3.unwrap_or_default(),
+                    external_id: __f4.unwrap_or_default(),
+                    name: __f5.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
+                    picture: __f6.unwrap_or_default(),
+                    section_property: __f7.unwrap_or_default(),
+                    sort: __f8.unwrap_or_default(),
+                    xml_id: __f9.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestFieldsItem {
@@ -324,18 +587,134 @@ pub async fn delete(
 }
 
 /// Parameters of `lists.section.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(rename = "IBLOCK_CODE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
-    #[serde(rename = "IBLOCK_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
-    #[serde(rename = "IBLOCK_TYPE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: DeleteRequestIblockTypeId,
-    #[serde(rename = "SECTION_CODE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "SECTION_CODE")]
     pub section_code: String,
-    #[serde(rename = "SECTION_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "SECTION_ID")]
     pub section_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<DeleteRequestIblockTypeId> = None;
+                let mut __f3: Option<String> = None;
+                let mut __f4: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "IBLOCK_CODE" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "IBLOCK_TYPE_ID" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            DeleteRequestIblockTypeId,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SECTION_CODE" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SECTION_CODE"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "SECTION_ID" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SECTION_ID"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    iblock_code: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_CODE",
+                        ))?,
+                    iblock_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("IBLOCK_ID"))?,
+                    iblock_type_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_TYPE_ID",
+                        ))?,
+                    section_code: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "SECTION_CODE",
+                        ))?,
+                    section_id: __f4
+                        .ok_or_else(|| ::serde::de::Error::missing_field("SECTION_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -430,35 +809,148 @@ pub async fn get(
 }
 
 /// Parameters of `lists.section.get`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(
-        rename = "FILTER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "IBLOCK_CODE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
-    #[serde(rename = "IBLOCK_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
-    #[serde(rename = "IBLOCK_TYPE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: GetRequestIblockTypeId,
-    #[serde(
-        rename = "SELECT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<::serde_json::Value>>,
     /// Offset of the first row to return; pages hold 50 rows.
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<i64> = None;
+                let mut __f3: Option<GetRequestIblockTypeId> = None;
+                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f5: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FILTER" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FILTER"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_CODE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_ID" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_ID"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "IBLOCK_TYPE_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<GetRequestIblockTypeId>::default(),
+                                    )?,
+                            );
+                        }
+                        "SELECT" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SELECT"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "start" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("start"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    filter: __f0.unwrap_or_default(),
+                    iblock_code: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_CODE",
+                        ))?,
+                    iblock_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("IBLOCK_ID"))?,
+                    iblock_type_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_TYPE_ID",
+                        ))?,
+                    select: __f4.unwrap_or_default(),
+                    start: __f5.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -551,20 +1043,152 @@ pub async fn update(
 }
 
 /// Parameters of `lists.section.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(rename = "FIELDS", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "FIELDS")]
     pub fields: Vec<UpdateRequestFieldsItem>,
-    #[serde(rename = "IBLOCK_CODE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
-    #[serde(rename = "IBLOCK_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
-    #[serde(rename = "IBLOCK_TYPE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: UpdateRequestIblockTypeId,
-    #[serde(rename = "SECTION_CODE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "SECTION_CODE")]
     pub section_code: String,
-    #[serde(rename = "SECTION_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "SECTION_ID")]
     pub section_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<Vec<UpdateRequestFieldsItem>> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<i64> = None;
+                let mut __f3: Option<UpdateRequestIblockTypeId> = None;
+                let mut __f4: Option<String> = None;
+                let mut __f5: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FIELDS" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FIELDS"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Vec<UpdateRequestFieldsItem>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_CODE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_ID" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_ID"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "IBLOCK_TYPE_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            UpdateRequestIblockTypeId,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SECTION_CODE" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SECTION_CODE"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "SECTION_ID" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SECTION_ID"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
+                    iblock_code: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_CODE",
+                        ))?,
+                    iblock_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("IBLOCK_ID"))?,
+                    iblock_type_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_TYPE_ID",
+                        ))?,
+                    section_code: __f4
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "SECTION_CODE",
+                        ))?,
+                    section_id: __f5
+                        .ok_or_else(|| ::serde::de::Error::missing_field("SECTION_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {
@@ -575,73 +1199,210 @@ impl crate::runtime::loose::Loose for UpdateRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestFieldsItem {
-    #[serde(
-        rename = "ACTIVE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateRequestFieldsItemActive>,
-    #[serde(
-        rename = "DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        rename = "DESCRIPTION_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
     pub description_type: Option<UpdateRequestFieldsItemDescriptionType>,
-    #[serde(
-        rename = "DETAIL_PICTURE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DETAIL_PICTURE", skip_serializing_if = "Option::is_none")]
     pub detail_picture: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "EXTERNAL_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EXTERNAL_ID", skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
-    #[serde(rename = "NAME", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "NAME")]
     pub name: String,
-    #[serde(
-        rename = "PICTURE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PICTURE", skip_serializing_if = "Option::is_none")]
     pub picture: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "SECTION_PROPERTY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SECTION_PROPERTY", skip_serializing_if = "Option::is_none")]
     pub section_property: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "SORT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(
-        rename = "XML_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestFieldsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestFieldsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestFieldsItem, A::Error> {
+                let mut __f0: Option<Option<UpdateRequestFieldsItemActive>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<UpdateRequestFieldsItemDescriptionType>> = None;
+                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<String> = None;
+                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f7: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f8: Option<Option<i64>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIVE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestFieldsItemActive>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "DESCRIPTION" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DESCRIPTION_TYPE" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DESCRIPTION_TYPE"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestFieldsItemDescriptionType>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "DETAIL_PICTURE" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DETAIL_PICTURE"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "EXTERNAL_ID" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EXTERNAL_ID"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "PICTURE" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PICTURE"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SECTION_PROPERTY" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SECTION_PROPERTY"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SORT" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SORT"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "XML_ID" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestFieldsItem {
+                    active: __f0.unwrap_or_default(),
+                    description: __f1.unwrap_or_default(),
+                    description_type: __f2.unwrap_or_default(),
+                    detail_picture: __f3.unwrap_or_default(),
+                    external_id: __f4.unwrap_or_default(),
+                    name: __f5.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
+                    picture: __f6.unwrap_or_default(),
+                    section_property: __f7.unwrap_or_default(),
+                    sort: __f8.unwrap_or_default(),
+                    xml_id: __f9.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestFieldsItem {

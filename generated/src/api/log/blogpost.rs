@@ -22,89 +22,255 @@ pub async fn add(
 }
 
 /// Parameters of `log.blogpost.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(
-        rename = "BACKGROUND_CODE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BACKGROUND_CODE", skip_serializing_if = "Option::is_none")]
     pub background_code: Option<String>,
-    #[serde(
-        rename = "DEST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DEST", skip_serializing_if = "Option::is_none")]
     pub dest: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "FILES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "IMPORTANT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IMPORTANT", skip_serializing_if = "Option::is_none")]
     pub important: Option<AddRequestImportant>,
-    #[serde(
-        rename = "IMPORTANT_DATE_END",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IMPORTANT_DATE_END", skip_serializing_if = "Option::is_none")]
     pub important_date_end: Option<String>,
-    #[serde(
-        rename = "PARSE_PREVIEW",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PARSE_PREVIEW", skip_serializing_if = "Option::is_none")]
     pub parse_preview: Option<AddRequestParsePreview>,
-    #[serde(rename = "POST_MESSAGE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "POST_MESSAGE")]
     pub post_message: String,
-    #[serde(
-        rename = "POST_TITLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "POST_TITLE", skip_serializing_if = "Option::is_none")]
     pub post_title: Option<String>,
-    #[serde(
-        rename = "SITE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
-    #[serde(
-        rename = "SPERM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SPERM", skip_serializing_if = "Option::is_none")]
     pub sperm: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "TAGS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TAGS", skip_serializing_if = "Option::is_none")]
     pub tags: Option<String>,
     #[serde(rename = "UF_")]
     pub uf: ::serde_json::Value,
-    #[serde(
-        rename = "USER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<Option<AddRequestImportant>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<AddRequestParsePreview>> = None;
+                let mut __f6: Option<String> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<::serde_json::Value> = None;
+                let mut __f12: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "BACKGROUND_CODE" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("BACKGROUND_CODE"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DEST" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DEST"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "FILES" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FILES"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "IMPORTANT" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IMPORTANT"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestImportant>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "IMPORTANT_DATE_END" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IMPORTANT_DATE_END"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PARSE_PREVIEW" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PARSE_PREVIEW"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestParsePreview>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "POST_MESSAGE" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("POST_MESSAGE"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "POST_TITLE" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("POST_TITLE"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SITE_ID" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SITE_ID"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SPERM" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SPERM"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "TAGS" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TAGS"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_" => {
+                            if __f11.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UF_"));
+                            }
+                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "USER_ID" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    background_code: __f0.unwrap_or_default(),
+                    dest: __f1.unwrap_or_default(),
+                    files: __f2.unwrap_or_default(),
+                    important: __f3.unwrap_or_default(),
+                    important_date_end: __f4.unwrap_or_default(),
+                    parse_preview: __f5.unwrap_or_default(),
+                    post_message: __f6
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "POST_MESSAGE",
+                        ))?,
+                    post_title: __f7.unwrap_or_default(),
+                    site_id: __f8.unwrap_or_default(),
+                    sperm: __f9.unwrap_or_default(),
+                    tags: __f10.unwrap_or_default(),
+                    uf: __f11.ok_or_else(|| ::serde::de::Error::missing_field("UF_"))?,
+                    user_id: __f12.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -252,10 +418,54 @@ pub async fn delete(
 }
 
 /// Parameters of `log.blogpost.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(rename = "POST_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "POST_ID")]
     pub post_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "POST_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("POST_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    post_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("POST_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -287,63 +497,168 @@ pub async fn get(
 }
 
 /// Parameters of `log.blogpost.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(
-        rename = "FIRST_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FIRST_ID", skip_serializing_if = "Option::is_none")]
     pub first_id: Option<i64>,
-    #[serde(
-        rename = "LAST_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_ID", skip_serializing_if = "Option::is_none")]
     pub last_id: Option<i64>,
-    #[serde(
-        rename = "LIMIT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LIMIT", skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
-    #[serde(
-        rename = "LOG_DATE_FROM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LOG_DATE_FROM", skip_serializing_if = "Option::is_none")]
     pub log_date_from: Option<String>,
-    #[serde(
-        rename = "LOG_DATE_TO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LOG_DATE_TO", skip_serializing_if = "Option::is_none")]
     pub log_date_to: Option<String>,
-    #[serde(
-        rename = "LOG_RIGHTS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LOG_RIGHTS", skip_serializing_if = "Option::is_none")]
     pub log_rights: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "POST_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "POST_ID", skip_serializing_if = "Option::is_none")]
     pub post_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f6: Option<Option<i64>> = None;
+                let mut __f7: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FIRST_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FIRST_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAST_ID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LAST_ID"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LIMIT" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LIMIT"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LOG_DATE_FROM" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LOG_DATE_FROM"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LOG_DATE_TO" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LOG_DATE_TO"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LOG_RIGHTS" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LOG_RIGHTS"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "POST_ID" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("POST_ID"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "start" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("start"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    first_id: __f0.unwrap_or_default(),
+                    last_id: __f1.unwrap_or_default(),
+                    limit: __f2.unwrap_or_default(),
+                    log_date_from: __f3.unwrap_or_default(),
+                    log_date_to: __f4.unwrap_or_default(),
+                    log_rights: __f5.unwrap_or_default(),
+                    post_id: __f6.unwrap_or_default(),
+                    start: __f7.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -373,19 +688,86 @@ pub async fn share(
 }
 
 /// Parameters of `log.blogpost.share`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ShareRequest {
-    #[serde(rename = "DEST", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "DEST")]
     pub dest: Vec<::serde_json::Value>,
-    #[serde(rename = "POST_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "POST_ID")]
     pub post_id: i64,
-    #[serde(
-        rename = "USER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ShareRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ShareRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ShareRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ShareRequest, A::Error> {
+                let mut __f0: Option<Vec<::serde_json::Value>> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "DEST" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DEST"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Vec<::serde_json::Value>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "POST_ID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("POST_ID"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "USER_ID" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ShareRequest {
+                    dest: __f0.ok_or_else(|| ::serde::de::Error::missing_field("DEST"))?,
+                    post_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("POST_ID"))?,
+                    user_id: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ShareRequest {
@@ -415,75 +797,215 @@ pub async fn update(
 }
 
 /// Parameters of `log.blogpost.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(
-        rename = "DEST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DEST", skip_serializing_if = "Option::is_none")]
     pub dest: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "FILES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "IMPORTANT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IMPORTANT", skip_serializing_if = "Option::is_none")]
     pub important: Option<UpdateRequestImportant>,
-    #[serde(
-        rename = "IMPORTANT_DATE_END",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IMPORTANT_DATE_END", skip_serializing_if = "Option::is_none")]
     pub important_date_end: Option<String>,
-    #[serde(rename = "POST_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "POST_ID")]
     pub post_id: i64,
-    #[serde(
-        rename = "POST_MESSAGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "POST_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub post_message: Option<String>,
-    #[serde(
-        rename = "POST_TITLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "POST_TITLE", skip_serializing_if = "Option::is_none")]
     pub post_title: Option<String>,
-    #[serde(
-        rename = "SITE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
-    #[serde(
-        rename = "SPERM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SPERM", skip_serializing_if = "Option::is_none")]
     pub sperm: Option<Vec<::serde_json::Value>>,
     #[serde(rename = "UF_")]
     pub uf: ::serde_json::Value,
-    #[serde(
-        rename = "USER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<Option<UpdateRequestImportant>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<i64> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
+                let mut __f10: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "DEST" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DEST"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "FILES" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FILES"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "IMPORTANT" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IMPORTANT"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateRequestImportant>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "IMPORTANT_DATE_END" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IMPORTANT_DATE_END"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "POST_ID" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("POST_ID"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "POST_MESSAGE" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("POST_MESSAGE"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "POST_TITLE" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("POST_TITLE"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SITE_ID" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SITE_ID"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SPERM" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SPERM"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UF_"));
+                            }
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "USER_ID" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    dest: __f0.unwrap_or_default(),
+                    files: __f1.unwrap_or_default(),
+                    important: __f2.unwrap_or_default(),
+                    important_date_end: __f3.unwrap_or_default(),
+                    post_id: __f4
+                        .ok_or_else(|| ::serde::de::Error::missing_field("POST_ID"))?,
+                    post_message: __f5.unwrap_or_default(),
+                    post_title: __f6.unwrap_or_default(),
+                    site_id: __f7.unwrap_or_default(),
+                    sperm: __f8.unwrap_or_default(),
+                    uf: __f9.ok_or_else(|| ::serde::de::Error::missing_field("UF_"))?,
+                    user_id: __f10.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {

@@ -18,17 +18,69 @@ pub async fn get_settings(
 }
 
 /// Parameters of `rpa.fields.getSettings`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetSettingsRequest {
-    #[serde(
-        rename = "stageId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<i64>,
-    #[serde(rename = "typeId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "typeId")]
     pub type_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetSettingsRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetSettingsRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetSettingsRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetSettingsRequest, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "stageId" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("stageId"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "typeId" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("typeId"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetSettingsRequest {
+                    stage_id: __f0.unwrap_or_default(),
+                    type_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("typeId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetSettingsRequest {
@@ -59,19 +111,86 @@ pub async fn set_settings(
 }
 
 /// Parameters of `rpa.fields.setSettings`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetSettingsRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: ::serde_json::Map<String, ::serde_json::Value>,
-    #[serde(
-        rename = "stageId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<i64>,
-    #[serde(rename = "typeId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "typeId")]
     pub type_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SetSettingsRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SetSettingsRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SetSettingsRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SetSettingsRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            ::serde_json::Map<String, ::serde_json::Value>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "stageId" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("stageId"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "typeId" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("typeId"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SetSettingsRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    stage_id: __f1.unwrap_or_default(),
+                    type_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("typeId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SetSettingsRequest {
@@ -102,21 +221,103 @@ pub async fn set_visibility_settings(
 }
 
 /// Parameters of `rpa.fields.setVisibilitySettings`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetVisibilitySettingsRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: Vec<::serde_json::Value>,
-    #[serde(
-        rename = "stageId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<i64>,
-    #[serde(rename = "typeId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "typeId")]
     pub type_id: i64,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub visibility: String,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SetVisibilitySettingsRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SetVisibilitySettingsRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SetVisibilitySettingsRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SetVisibilitySettingsRequest, A::Error> {
+                let mut __f0: Option<Vec<::serde_json::Value>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<i64> = None;
+                let mut __f3: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Vec<::serde_json::Value>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "stageId" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("stageId"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "typeId" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("typeId"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "visibility" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("visibility"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SetVisibilitySettingsRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    stage_id: __f1.unwrap_or_default(),
+                    type_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("typeId"))?,
+                    visibility: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("visibility"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SetVisibilitySettingsRequest {

@@ -20,10 +20,55 @@ pub async fn add(
 }
 
 /// Parameters of `sale.payment.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: AddRequestFields,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<AddRequestFields> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<AddRequestFields>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -34,244 +79,625 @@ impl crate::runtime::loose::Loose for AddRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFields {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    #[serde(
-        rename = "companyId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "dateBill",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateBill", skip_serializing_if = "Option::is_none")]
     pub date_bill: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "datePaid",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "datePaid", skip_serializing_if = "Option::is_none")]
     pub date_paid: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "datePayBefore",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "datePayBefore", skip_serializing_if = "Option::is_none")]
     pub date_pay_before: Option<String>,
     #[serde(
         rename = "empMarkedId",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_marked_id: ::serde_json::Value,
-    #[serde(
-        rename = "empPaidId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "empPaidId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub emp_paid_id: ::serde_json::Value,
     #[serde(
         rename = "empResponsibleId",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_responsible_id: ::serde_json::Value,
     #[serde(
         rename = "empReturnId",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_return_id: ::serde_json::Value,
-    #[serde(
-        rename = "externalPayment",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "externalPayment", skip_serializing_if = "Option::is_none")]
     pub external_payment: Option<AddRequestFieldsExternalPayment>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id1c: Option<String>,
-    #[serde(
-        rename = "isReturn",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isReturn", skip_serializing_if = "Option::is_none")]
     pub is_return: Option<AddRequestFieldsIsReturn>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<AddRequestFieldsMarked>,
     #[serde(rename = "orderId")]
     pub order_id: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub paid: Option<AddRequestFieldsPaid>,
-    #[serde(
-        rename = "payReturnComment",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "payReturnComment", skip_serializing_if = "Option::is_none")]
     pub pay_return_comment: Option<String>,
     /// Format: `date`.
-    #[serde(
-        rename = "payReturnDate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "payReturnDate", skip_serializing_if = "Option::is_none")]
     pub pay_return_date: Option<String>,
-    #[serde(
-        rename = "payReturnNum",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "payReturnNum", skip_serializing_if = "Option::is_none")]
     pub pay_return_num: Option<String>,
     #[serde(rename = "paySystemId")]
     pub pay_system_id: ::serde_json::Value,
     /// Format: `date-time`.
-    #[serde(
-        rename = "payVoucherDate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "payVoucherDate", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_date: Option<String>,
-    #[serde(
-        rename = "payVoucherNum",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "payVoucherNum", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_num: Option<String>,
-    #[serde(
-        rename = "priceCod",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "priceCod", skip_serializing_if = "Option::is_none")]
     pub price_cod: Option<f64>,
-    #[serde(
-        rename = "psCurrency",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psCurrency", skip_serializing_if = "Option::is_none")]
     pub ps_currency: Option<String>,
-    #[serde(
-        rename = "psInvoiceId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psInvoiceId", skip_serializing_if = "Option::is_none")]
     pub ps_invoice_id: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "psResponseDate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psResponseDate", skip_serializing_if = "Option::is_none")]
     pub ps_response_date: Option<String>,
-    #[serde(
-        rename = "psStatus",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psStatus", skip_serializing_if = "Option::is_none")]
     pub ps_status: Option<AddRequestFieldsPsStatus>,
-    #[serde(
-        rename = "psStatusCode",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psStatusCode", skip_serializing_if = "Option::is_none")]
     pub ps_status_code: Option<String>,
-    #[serde(
-        rename = "psStatusDescription",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psStatusDescription", skip_serializing_if = "Option::is_none")]
     pub ps_status_description: Option<String>,
-    #[serde(
-        rename = "psStatusMessage",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psStatusMessage", skip_serializing_if = "Option::is_none")]
     pub ps_status_message: Option<String>,
-    #[serde(
-        rename = "psSum",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psSum", skip_serializing_if = "Option::is_none")]
     pub ps_sum: Option<f64>,
-    #[serde(
-        rename = "reasonMarked",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<String>,
     #[serde(
         rename = "responsibleId",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub responsible_id: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sum: Option<f64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub updated1c: Option<AddRequestFieldsUpdated1c>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<String>,
-    #[serde(
-        rename = "xmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestFields, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __f8: Option<::serde_json::Value> = None;
+                let mut __f9: Option<Option<AddRequestFieldsExternalPayment>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<AddRequestFieldsIsReturn>> = None;
+                let mut __f12: Option<Option<AddRequestFieldsMarked>> = None;
+                let mut __f13: Option<::serde_json::Value> = None;
+                let mut __f14: Option<Option<AddRequestFieldsPaid>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<::serde_json::Value> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<f64>> = None;
+                let mut __f22: Option<Option<String>> = None;
+                let mut __f23: Option<Option<String>> = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<Option<AddRequestFieldsPsStatus>> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<Option<String>> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<Option<f64>> = None;
+                let mut __f30: Option<Option<String>> = None;
+                let mut __f31: Option<::serde_json::Value> = None;
+                let mut __f32: Option<Option<f64>> = None;
+                let mut __f33: Option<Option<AddRequestFieldsUpdated1c>> = None;
+                let mut __f34: Option<Option<String>> = None;
+                let mut __f35: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "comments" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("comments"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "companyId" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyId"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateBill" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("dateBill"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "datePaid" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("datePaid"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "datePayBefore" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("datePayBefore"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "empMarkedId" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empMarkedId"),
+                                );
+                            }
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "empPaidId" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empPaidId"),
+                                );
+                            }
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "empResponsibleId" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empResponsibleId"),
+                                );
+                            }
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "empReturnId" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empReturnId"),
+                                );
+                            }
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "externalPayment" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("externalPayment"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestFieldsExternalPayment>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "id1c" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id1c"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isReturn" => {
+                            if __f11.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("isReturn"));
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestFieldsIsReturn>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "marked" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("marked"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestFieldsMarked>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "orderId" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("orderId"));
+                            }
+                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "paid" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("paid"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestFieldsPaid>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "payReturnComment" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payReturnComment"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "payReturnDate" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payReturnDate"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "payReturnNum" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payReturnNum"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "paySystemId" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("paySystemId"),
+                                );
+                            }
+                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "payVoucherDate" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payVoucherDate"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "payVoucherNum" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payVoucherNum"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "priceCod" => {
+                            if __f21.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("priceCod"));
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psCurrency" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psCurrency"),
+                                );
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psInvoiceId" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psInvoiceId"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psResponseDate" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psResponseDate"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psStatus" => {
+                            if __f25.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("psStatus"));
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestFieldsPsStatus>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "psStatusCode" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psStatusCode"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psStatusDescription" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psStatusDescription"),
+                                );
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psStatusMessage" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psStatusMessage"),
+                                );
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psSum" => {
+                            if __f29.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("psSum"));
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "reasonMarked" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("reasonMarked"),
+                                );
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "responsibleId" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("responsibleId"),
+                                );
+                            }
+                            __f31 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "sum" => {
+                            if __f32.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sum"));
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "updated1c" => {
+                            if __f33.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("updated1c"),
+                                );
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestFieldsUpdated1c>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "version1c" => {
+                            if __f34.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("version1c"),
+                                );
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "xmlId" => {
+                            if __f35.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestFields {
+                    comments: __f0.unwrap_or_default(),
+                    company_id: __f1.unwrap_or_default(),
+                    date_bill: __f2.unwrap_or_default(),
+                    date_paid: __f3.unwrap_or_default(),
+                    date_pay_before: __f4.unwrap_or_default(),
+                    emp_marked_id: __f5.unwrap_or_default(),
+                    emp_paid_id: __f6.unwrap_or_default(),
+                    emp_responsible_id: __f7.unwrap_or_default(),
+                    emp_return_id: __f8.unwrap_or_default(),
+                    external_payment: __f9.unwrap_or_default(),
+                    id1c: __f10.unwrap_or_default(),
+                    is_return: __f11.unwrap_or_default(),
+                    marked: __f12.unwrap_or_default(),
+                    order_id: __f13
+                        .ok_or_else(|| ::serde::de::Error::missing_field("orderId"))?,
+                    paid: __f14.unwrap_or_default(),
+                    pay_return_comment: __f15.unwrap_or_default(),
+                    pay_return_date: __f16.unwrap_or_default(),
+                    pay_return_num: __f17.unwrap_or_default(),
+                    pay_system_id: __f18
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "paySystemId",
+                        ))?,
+                    pay_voucher_date: __f19.unwrap_or_default(),
+                    pay_voucher_num: __f20.unwrap_or_default(),
+                    price_cod: __f21.unwrap_or_default(),
+                    ps_currency: __f22.unwrap_or_default(),
+                    ps_invoice_id: __f23.unwrap_or_default(),
+                    ps_response_date: __f24.unwrap_or_default(),
+                    ps_status: __f25.unwrap_or_default(),
+                    ps_status_code: __f26.unwrap_or_default(),
+                    ps_status_description: __f27.unwrap_or_default(),
+                    ps_status_message: __f28.unwrap_or_default(),
+                    ps_sum: __f29.unwrap_or_default(),
+                    reason_marked: __f30.unwrap_or_default(),
+                    responsible_id: __f31.unwrap_or_default(),
+                    sum: __f32.unwrap_or_default(),
+                    updated1c: __f33.unwrap_or_default(),
+                    version1c: __f34.unwrap_or_default(),
+                    xml_id: __f35.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestFields {
@@ -641,14 +1067,57 @@ impl crate::runtime::loose::Loose for AddRequestFieldsUpdated1c {
 }
 
 /// The `result` of `sale.payment.add`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<AddResponsePayment>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddResponse, A::Error> {
+                let mut __f0: Option<Option<AddResponsePayment>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "payment" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("payment"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddResponsePayment>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddResponse {
+                    payment: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddResponse {
@@ -659,307 +1128,758 @@ impl crate::runtime::loose::Loose for AddResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddResponsePayment {
-    #[serde(
-        rename = "accountNumber",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    #[serde(
-        rename = "companyId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
-    #[serde(
-        rename = "dateBill",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateBill", skip_serializing_if = "Option::is_none")]
     pub date_bill: Option<String>,
-    #[serde(
-        rename = "dateMarked",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateMarked", skip_serializing_if = "Option::is_none")]
     pub date_marked: Option<String>,
-    #[serde(
-        rename = "datePaid",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "datePaid", skip_serializing_if = "Option::is_none")]
     pub date_paid: Option<String>,
-    #[serde(
-        rename = "datePayBefore",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "datePayBefore", skip_serializing_if = "Option::is_none")]
     pub date_pay_before: Option<String>,
-    #[serde(
-        rename = "dateResponsibleId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateResponsibleId", skip_serializing_if = "Option::is_none")]
     pub date_responsible_id: Option<String>,
-    #[serde(
-        rename = "empMarkedId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
     pub emp_marked_id: Option<i64>,
-    #[serde(
-        rename = "empPaidId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empPaidId", skip_serializing_if = "Option::is_none")]
     pub emp_paid_id: Option<i64>,
-    #[serde(
-        rename = "empResponsibleId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empResponsibleId", skip_serializing_if = "Option::is_none")]
     pub emp_responsible_id: Option<i64>,
-    #[serde(
-        rename = "empReturnId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empReturnId", skip_serializing_if = "Option::is_none")]
     pub emp_return_id: Option<i64>,
-    #[serde(
-        rename = "externalPayment",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "externalPayment", skip_serializing_if = "Option::is_none")]
     pub external_payment: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id1c: Option<String>,
-    #[serde(
-        rename = "isReturn",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isReturn", skip_serializing_if = "Option::is_none")]
     pub is_return: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<String>,
-    #[serde(
-        rename = "orderId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub paid: Option<String>,
-    #[serde(
-        rename = "payReturnComment",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "payReturnComment", skip_serializing_if = "Option::is_none")]
     pub pay_return_comment: Option<String>,
-    #[serde(
-        rename = "payReturnDate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "payReturnDate", skip_serializing_if = "Option::is_none")]
     pub pay_return_date: Option<String>,
-    #[serde(
-        rename = "payReturnNum",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "payReturnNum", skip_serializing_if = "Option::is_none")]
     pub pay_return_num: Option<String>,
-    #[serde(
-        rename = "paySystemId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "paySystemId", skip_serializing_if = "Option::is_none")]
     pub pay_system_id: Option<i64>,
-    #[serde(
-        rename = "paySystemIsCash",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "paySystemIsCash", skip_serializing_if = "Option::is_none")]
     pub pay_system_is_cash: Option<String>,
-    #[serde(
-        rename = "paySystemName",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "paySystemName", skip_serializing_if = "Option::is_none")]
     pub pay_system_name: Option<String>,
-    #[serde(
-        rename = "paySystemXmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "paySystemXmlId", skip_serializing_if = "Option::is_none")]
     pub pay_system_xml_id: Option<String>,
-    #[serde(
-        rename = "payVoucherDate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "payVoucherDate", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_date: Option<String>,
-    #[serde(
-        rename = "payVoucherNum",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "payVoucherNum", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_num: Option<String>,
-    #[serde(
-        rename = "priceCod",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "priceCod", skip_serializing_if = "Option::is_none")]
     pub price_cod: Option<String>,
-    #[serde(
-        rename = "psCurrency",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psCurrency", skip_serializing_if = "Option::is_none")]
     pub ps_currency: Option<String>,
-    #[serde(
-        rename = "psInvoiceId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psInvoiceId", skip_serializing_if = "Option::is_none")]
     pub ps_invoice_id: Option<i64>,
-    #[serde(
-        rename = "psResponseDate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psResponseDate", skip_serializing_if = "Option::is_none")]
     pub ps_response_date: Option<String>,
-    #[serde(
-        rename = "psStatus",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psStatus", skip_serializing_if = "Option::is_none")]
     pub ps_status: Option<String>,
-    #[serde(
-        rename = "psStatusCode",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psStatusCode", skip_serializing_if = "Option::is_none")]
     pub ps_status_code: Option<String>,
-    #[serde(
-        rename = "psStatusDescription",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psStatusDescription", skip_serializing_if = "Option::is_none")]
     pub ps_status_description: Option<String>,
-    #[serde(
-        rename = "psStatusMessage",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psStatusMessage", skip_serializing_if = "Option::is_none")]
     pub ps_status_message: Option<String>,
-    #[serde(
-        rename = "psSum",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psSum", skip_serializing_if = "Option::is_none")]
     pub ps_sum: Option<i64>,
-    #[serde(
-        rename = "reasonMarked",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<String>,
-    #[serde(
-        rename = "responsibleId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sum: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub updated1c: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<String>,
-    #[serde(
-        rename = "xmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddResponsePayment {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddResponsePayment;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddResponsePayment")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddResponsePayment, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<i64>> = None;
+                let mut __f10: Option<Option<i64>> = None;
+                let mut __f11: Option<Option<i64>> = None;
+                let mut __f12: Option<Option<i64>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<i64>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<Option<i64>> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<String>> = None;
+                let mut __f22: Option<Option<String>> = None;
+                let mut __f23: Option<Option<i64>> = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<Option<String>> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<Option<String>> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<String>> = None;
+                let mut __f31: Option<Option<i64>> = None;
+                let mut __f32: Option<Option<String>> = None;
+                let mut __f33: Option<Option<String>> = None;
+                let mut __f34: Option<Option<String>> = None;
+                let mut __f35: Option<Option<String>> = None;
+                let mut __f36: Option<Option<String>> = None;
+                let mut __f37: Option<Option<i64>> = None;
+                let mut __f38: Option<Option<String>> = None;
+                let mut __f39: Option<Option<i64>> = None;
+                let mut __f40: Option<Option<i64>> = None;
+                let mut __f41: Option<Option<String>> = None;
+                let mut __f42: Option<Option<String>> = None;
+                let mut __f43: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "accountNumber" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("accountNumber"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "comments" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("comments"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "companyId" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyId"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "currency" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("currency"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateBill" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("dateBill"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateMarked" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateMarked"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "datePaid" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("datePaid"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "datePayBefore" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("datePayBefore"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateResponsibleId" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateResponsibleId"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "empMarkedId" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empMarkedId"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "empPaidId" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empPaidId"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "empResponsibleId" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empResponsibleId"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "empReturnId" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empReturnId"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "externalPayment" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("externalPayment"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id1c" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id1c"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isReturn" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("isReturn"));
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "marked" => {
+                            if __f17.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("marked"));
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "orderId" => {
+                            if __f18.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("orderId"));
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "paid" => {
+                            if __f19.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("paid"));
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "payReturnComment" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payReturnComment"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "payReturnDate" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payReturnDate"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "payReturnNum" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payReturnNum"),
+                                );
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "paySystemId" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("paySystemId"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "paySystemIsCash" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("paySystemIsCash"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "paySystemName" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("paySystemName"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "paySystemXmlId" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("paySystemXmlId"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "payVoucherDate" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payVoucherDate"),
+                                );
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "payVoucherNum" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payVoucherNum"),
+                                );
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "priceCod" => {
+                            if __f29.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("priceCod"));
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psCurrency" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psCurrency"),
+                                );
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psInvoiceId" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psInvoiceId"),
+                                );
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psResponseDate" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psResponseDate"),
+                                );
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psStatus" => {
+                            if __f33.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("psStatus"));
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psStatusCode" => {
+                            if __f34.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psStatusCode"),
+                                );
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psStatusDescription" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psStatusDescription"),
+                                );
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psStatusMessage" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psStatusMessage"),
+                                );
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psSum" => {
+                            if __f37.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("psSum"));
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "reasonMarked" => {
+                            if __f38.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("reasonMarked"),
+                                );
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "responsibleId" => {
+                            if __f39.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("responsibleId"),
+                                );
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "sum" => {
+                            if __f40.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sum"));
+                            }
+                            __f40 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "updated1c" => {
+                            if __f41.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("updated1c"),
+                                );
+                            }
+                            __f41 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "version1c" => {
+                            if __f42.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("version1c"),
+                                );
+                            }
+                            __f42 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "xmlId" => {
+                            if __f43.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f43 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddResponsePayment {
+                    account_number: __f0.unwrap_or_default(),
+                    comments: __f1.unwrap_or_default(),
+                    company_id: __f2.unwrap_or_default(),
+                    currency: __f3.unwrap_or_default(),
+                    date_bill: __f4.unwrap_or_default(),
+                    date_marked: __f5.unwrap_or_default(),
+                    date_paid: __f6.unwrap_or_default(),
+                    date_pay_before: __f7.unwrap_or_default(),
+                    date_responsible_id: __f8.unwrap_or_default(),
+                    emp_marked_id: __f9.unwrap_or_default(),
+                    emp_paid_id: __f10.unwrap_or_default(),
+                    emp_responsible_id: __f11.unwrap_or_default(),
+                    emp_return_id: __f12.unwrap_or_default(),
+                    external_payment: __f13.unwrap_or_default(),
+                    id: __f14.unwrap_or_default(),
+                    id1c: __f15.unwrap_or_default(),
+                    is_return: __f16.unwrap_or_default(),
+                    marked: __f17.unwrap_or_default(),
+                    order_id: __f18.unwrap_or_default(),
+                    paid: __f19.unwrap_or_default(),
+                    pay_return_comment: __f20.unwrap_or_default(),
+                    pay_return_date: __f21.unwrap_or_default(),
+                    pay_return_num: __f22.unwrap_or_default(),
+                    pay_system_id: __f23.unwrap_or_default(),
+                    pay_system_is_cash: __f24.unwrap_or_default(),
+                    pay_system_name: __f25.unwrap_or_default(),
+                    pay_system_xml_id: __f26.unwrap_or_default(),
+                    pay_voucher_date: __f27.unwrap_or_default(),
+                    pay_voucher_num: __f28.unwrap_or_default(),
+                    price_cod: __f29.unwrap_or_default(),
+                    ps_currency: __f30.unwrap_or_default(),
+                    ps_invoice_id: __f31.unwrap_or_default(),
+                    ps_response_date: __f32.unwrap_or_default(),
+                    ps_status: __f33.unwrap_or_default(),
+                    ps_status_code: __f34.unwrap_or_default(),
+                    ps_status_description: __f35.unwrap_or_default(),
+                    ps_status_message: __f36.unwrap_or_default(),
+                    ps_sum: __f37.unwrap_or_default(),
+                    reason_marked: __f38.unwrap_or_default(),
+                    responsible_id: __f39.unwrap_or_default(),
+                    sum: __f40.unwrap_or_default(),
+                    updated1c: __f41.unwrap_or_default(),
+                    version1c: __f42.unwrap_or_default(),
+                    xml_id: __f43.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddResponsePayment {
@@ -986,9 +1906,49 @@ pub async fn delete(
 }
 
 /// Parameters of `sale.payment.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -1018,9 +1978,49 @@ pub async fn get(
 }
 
 /// Parameters of `sale.payment.get`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -1032,14 +2032,57 @@ impl crate::runtime::loose::Loose for GetRequest {
 }
 
 /// The `result` of `sale.payment.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<GetResponsePayment>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponse, A::Error> {
+                let mut __f0: Option<Option<GetResponsePayment>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "payment" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("payment"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponsePayment>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponse {
+                    payment: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponse {
@@ -1050,295 +2093,719 @@ impl crate::runtime::loose::Loose for GetResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponsePayment {
-    #[serde(
-        rename = "accountNumber",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    #[serde(
-        rename = "companyId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "companyId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub company_id: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
-    #[serde(
-        rename = "dateBill",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateBill", skip_serializing_if = "Option::is_none")]
     pub date_bill: Option<String>,
-    #[serde(
-        rename = "dateMarked",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "dateMarked", skip_serializing_if = "::serde_json::Value::is_null")]
     pub date_marked: ::serde_json::Value,
-    #[serde(
-        rename = "datePaid",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "datePaid", skip_serializing_if = "::serde_json::Value::is_null")]
     pub date_paid: ::serde_json::Value,
     #[serde(
         rename = "datePayBefore",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_pay_before: ::serde_json::Value,
-    #[serde(
-        rename = "dateResponsibleId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateResponsibleId", skip_serializing_if = "Option::is_none")]
     pub date_responsible_id: Option<String>,
     #[serde(
         rename = "empMarkedId",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_marked_id: ::serde_json::Value,
-    #[serde(
-        rename = "empPaidId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "empPaidId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub emp_paid_id: ::serde_json::Value,
-    #[serde(
-        rename = "empResponsibleId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empResponsibleId", skip_serializing_if = "Option::is_none")]
     pub emp_responsible_id: Option<i64>,
     #[serde(
         rename = "empReturnId",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_return_id: ::serde_json::Value,
-    #[serde(
-        rename = "externalPayment",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "externalPayment", skip_serializing_if = "Option::is_none")]
     pub external_payment: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id1c: Option<String>,
-    #[serde(
-        rename = "isReturn",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isReturn", skip_serializing_if = "Option::is_none")]
     pub is_return: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<String>,
-    #[serde(
-        rename = "orderId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub paid: Option<String>,
-    #[serde(
-        rename = "payReturnComment",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "payReturnComment", skip_serializing_if = "Option::is_none")]
     pub pay_return_comment: Option<String>,
     #[serde(
         rename = "payReturnDate",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub pay_return_date: ::serde_json::Value,
-    #[serde(
-        rename = "payReturnNum",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "payReturnNum", skip_serializing_if = "Option::is_none")]
     pub pay_return_num: Option<String>,
-    #[serde(
-        rename = "paySystemId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "paySystemId", skip_serializing_if = "Option::is_none")]
     pub pay_system_id: Option<i64>,
-    #[serde(
-        rename = "paySystemIsCash",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "paySystemIsCash", skip_serializing_if = "Option::is_none")]
     pub pay_system_is_cash: Option<String>,
-    #[serde(
-        rename = "paySystemName",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "paySystemName", skip_serializing_if = "Option::is_none")]
     pub pay_system_name: Option<String>,
-    #[serde(
-        rename = "paySystemXmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "paySystemXmlId", skip_serializing_if = "Option::is_none")]
     pub pay_system_xml_id: Option<String>,
     #[serde(
         rename = "payVoucherDate",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub pay_voucher_date: ::serde_json::Value,
-    #[serde(
-        rename = "payVoucherNum",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "payVoucherNum", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_num: Option<String>,
-    #[serde(
-        rename = "priceCod",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "priceCod", skip_serializing_if = "Option::is_none")]
     pub price_cod: Option<String>,
-    #[serde(
-        rename = "psCurrency",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psCurrency", skip_serializing_if = "Option::is_none")]
     pub ps_currency: Option<String>,
     #[serde(
         rename = "psInvoiceId",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub ps_invoice_id: ::serde_json::Value,
     #[serde(
         rename = "psResponseDate",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub ps_response_date: ::serde_json::Value,
-    #[serde(
-        rename = "psStatus",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psStatus", skip_serializing_if = "Option::is_none")]
     pub ps_status: Option<String>,
-    #[serde(
-        rename = "psStatusCode",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psStatusCode", skip_serializing_if = "Option::is_none")]
     pub ps_status_code: Option<String>,
-    #[serde(
-        rename = "psStatusDescription",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psStatusDescription", skip_serializing_if = "Option::is_none")]
     pub ps_status_description: Option<String>,
-    #[serde(
-        rename = "psStatusMessage",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psStatusMessage", skip_serializing_if = "Option::is_none")]
     pub ps_status_message: Option<String>,
-    #[serde(
-        rename = "psSum",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "psSum", skip_serializing_if = "::serde_json::Value::is_null")]
     pub ps_sum: ::serde_json::Value,
-    #[serde(
-        rename = "reasonMarked",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<String>,
-    #[serde(
-        rename = "responsibleId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sum: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub updated1c: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<String>,
-    #[serde(
-        rename = "xmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponsePayment {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponsePayment;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponsePayment")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponsePayment, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
+                let mut __f10: Option<::serde_json::Value> = None;
+                let mut __f11: Option<Option<i64>> = None;
+                let mut __f12: Option<::serde_json::Value> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<i64>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<Option<i64>> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<::serde_json::Value> = None;
+                let mut __f22: Option<Option<String>> = None;
+                let mut __f23: Option<Option<i64>> = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<Option<String>> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<::serde_json::Value> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<String>> = None;
+                let mut __f31: Option<::serde_json::Value> = None;
+                let mut __f32: Option<::serde_json::Value> = None;
+                let mut __f33: Option<Option<String>> = None;
+                let mut __f34: Option<Option<String>> = None;
+                let mut __f35: Option<Option<String>> = None;
+                let mut __f36: Option<Option<String>> = None;
+                let mut __f37: Option<::serde_json::Value> = None;
+                let mut __f38: Option<Option<String>> = None;
+                let mut __f39: Option<Option<i64>> = None;
+                let mut __f40: Option<Option<i64>> = None;
+                let mut __f41: Option<Option<String>> = None;
+                let mut __f42: Option<Option<String>> = None;
+                let mut __f43: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "accountNumber" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("accountNumber"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "comments" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("comments"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "companyId" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyId"),
+                                );
+                            }
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "currency" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("currency"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateBill" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("dateBill"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateMarked" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateMarked"),
+                                );
+                            }
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "datePaid" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("datePaid"));
+                            }
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "datePayBefore" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("datePayBefore"),
+                                );
+                            }
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "dateResponsibleId" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateResponsibleId"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "empMarkedId" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empMarkedId"),
+                                );
+                            }
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "empPaidId" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empPaidId"),
+                                );
+                            }
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "empResponsibleId" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empResponsibleId"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "empReturnId" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empReturnId"),
+                                );
+                            }
+                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "externalPayment" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("externalPayment"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id1c" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id1c"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isReturn" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("isReturn"));
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "marked" => {
+                            if __f17.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("marked"));
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "orderId" => {
+                            if __f18.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("orderId"));
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "paid" => {
+                            if __f19.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("paid"));
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "payReturnComment" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payReturnComment"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "payReturnDate" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payReturnDate"),
+                                );
+                            }
+                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "payReturnNum" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payReturnNum"),
+                                );
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "paySystemId" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("paySystemId"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "paySystemIsCash" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("paySystemIsCash"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "paySystemName" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("paySystemName"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "paySystemXmlId" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("paySystemXmlId"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "payVoucherDate" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payVoucherDate"),
+                                );
+                            }
+                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "payVoucherNum" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payVoucherNum"),
+                                );
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "priceCod" => {
+                            if __f29.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("priceCod"));
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psCurrency" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psCurrency"),
+                                );
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psInvoiceId" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psInvoiceId"),
+                                );
+                            }
+                            __f31 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "psResponseDate" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psResponseDate"),
+                                );
+                            }
+                            __f32 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "psStatus" => {
+                            if __f33.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("psStatus"));
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psStatusCode" => {
+                            if __f34.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psStatusCode"),
+                                );
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psStatusDescription" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psStatusDescription"),
+                                );
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psStatusMessage" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psStatusMessage"),
+                                );
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psSum" => {
+                            if __f37.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("psSum"));
+                            }
+                            __f37 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "reasonMarked" => {
+                            if __f38.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("reasonMarked"),
+                                );
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "responsibleId" => {
+                            if __f39.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("responsibleId"),
+                                );
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "sum" => {
+                            if __f40.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sum"));
+                            }
+                            __f40 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "updated1c" => {
+                            if __f41.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("updated1c"),
+                                );
+                            }
+                            __f41 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "version1c" => {
+                            if __f42.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("version1c"),
+                                );
+                            }
+                            __f42 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "xmlId" => {
+                            if __f43.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f43 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponsePayment {
+                    account_number: __f0.unwrap_or_default(),
+                    comments: __f1.unwrap_or_default(),
+                    company_id: __f2.unwrap_or_default(),
+                    currency: __f3.unwrap_or_default(),
+                    date_bill: __f4.unwrap_or_default(),
+                    date_marked: __f5.unwrap_or_default(),
+                    date_paid: __f6.unwrap_or_default(),
+                    date_pay_before: __f7.unwrap_or_default(),
+                    date_responsible_id: __f8.unwrap_or_default(),
+                    emp_marked_id: __f9.unwrap_or_default(),
+                    emp_paid_id: __f10.unwrap_or_default(),
+                    emp_responsible_id: __f11.unwrap_or_default(),
+                    emp_return_id: __f12.unwrap_or_default(),
+                    external_payment: __f13.unwrap_or_default(),
+                    id: __f14.unwrap_or_default(),
+                    id1c: __f15.unwrap_or_default(),
+                    is_return: __f16.unwrap_or_default(),
+                    marked: __f17.unwrap_or_default(),
+                    order_id: __f18.unwrap_or_default(),
+                    paid: __f19.unwrap_or_default(),
+                    pay_return_comment: __f20.unwrap_or_default(),
+                    pay_return_date: __f21.unwrap_or_default(),
+                    pay_return_num: __f22.unwrap_or_default(),
+                    pay_system_id: __f23.unwrap_or_default(),
+                    pay_system_is_cash: __f24.unwrap_or_default(),
+                    pay_system_name: __f25.unwrap_or_default(),
+                    pay_system_xml_id: __f26.unwrap_or_default(),
+                    pay_voucher_date: __f27.unwrap_or_default(),
+                    pay_voucher_num: __f28.unwrap_or_default(),
+                    price_cod: __f29.unwrap_or_default(),
+                    ps_currency: __f30.unwrap_or_default(),
+                    ps_invoice_id: __f31.unwrap_or_default(),
+                    ps_response_date: __f32.unwrap_or_default(),
+                    ps_status: __f33.unwrap_or_default(),
+                    ps_status_code: __f34.unwrap_or_default(),
+                    ps_status_description: __f35.unwrap_or_default(),
+                    ps_status_message: __f36.unwrap_or_default(),
+                    ps_sum: __f37.unwrap_or_default(),
+                    reason_marked: __f38.unwrap_or_default(),
+                    responsible_id: __f39.unwrap_or_default(),
+                    sum: __f40.unwrap_or_default(),
+                    updated1c: __f41.unwrap_or_default(),
+                    version1c: __f42.unwrap_or_default(),
+                    xml_id: __f43.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponsePayment {
@@ -1365,8 +2832,36 @@ pub async fn get_fields(
 }
 
 /// Parameters of `sale.payment.getFields`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetFieldsRequest {}
+
+impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetFieldsRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetFieldsRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetFieldsRequest, A::Error> {
+                while map
+                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(GetFieldsRequest {})
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
+}
 
 impl crate::runtime::loose::Loose for GetFieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
@@ -1377,14 +2872,57 @@ impl crate::runtime::loose::Loose for GetFieldsRequest {
 }
 
 /// The `result` of `sale.payment.getFields`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetFieldsResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<GetFieldsResponsePayment>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetFieldsResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetFieldsResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetFieldsResponse, A::Error> {
+                let mut __f0: Option<Option<GetFieldsResponsePayment>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "payment" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("payment"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetFieldsResponsePayment>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetFieldsResponse {
+                    payment: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetFieldsResponse {
@@ -1395,307 +2933,934 @@ impl crate::runtime::loose::Loose for GetFieldsResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetFieldsResponsePayment {
-    #[serde(
-        rename = "accountNumber",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "companyId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "dateBill",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateBill", skip_serializing_if = "Option::is_none")]
     pub date_bill: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "dateMarked",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateMarked", skip_serializing_if = "Option::is_none")]
     pub date_marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "datePaid",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "datePaid", skip_serializing_if = "Option::is_none")]
     pub date_paid: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "datePayBefore",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "datePayBefore", skip_serializing_if = "Option::is_none")]
     pub date_pay_before: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "dateResponsibleId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateResponsibleId", skip_serializing_if = "Option::is_none")]
     pub date_responsible_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "empMarkedId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
     pub emp_marked_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "empPaidId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empPaidId", skip_serializing_if = "Option::is_none")]
     pub emp_paid_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "empResponsibleId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empResponsibleId", skip_serializing_if = "Option::is_none")]
     pub emp_responsible_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "empReturnId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empReturnId", skip_serializing_if = "Option::is_none")]
     pub emp_return_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "externalPayment",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "externalPayment", skip_serializing_if = "Option::is_none")]
     pub external_payment: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "isReturn",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isReturn", skip_serializing_if = "Option::is_none")]
     pub is_return: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "orderId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub paid: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "payReturnComment",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "payReturnComment", skip_serializing_if = "Option::is_none")]
     pub pay_return_comment: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "payReturnDate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "payReturnDate", skip_serializing_if = "Option::is_none")]
     pub pay_return_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "payReturnNum",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "payReturnNum", skip_serializing_if = "Option::is_none")]
     pub pay_return_num: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "paySystemId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "paySystemId", skip_serializing_if = "Option::is_none")]
     pub pay_system_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "paySystemIsCash",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "paySystemIsCash", skip_serializing_if = "Option::is_none")]
     pub pay_system_is_cash: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "paySystemName",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "paySystemName", skip_serializing_if = "Option::is_none")]
     pub pay_system_name: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "paySystemXmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "paySystemXmlId", skip_serializing_if = "Option::is_none")]
     pub pay_system_xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "payVoucherDate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "payVoucherDate", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "payVoucherNum",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "payVoucherNum", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_num: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "priceCod",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "priceCod", skip_serializing_if = "Option::is_none")]
     pub price_cod: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "psCurrency",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psCurrency", skip_serializing_if = "Option::is_none")]
     pub ps_currency: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "psInvoiceId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psInvoiceId", skip_serializing_if = "Option::is_none")]
     pub ps_invoice_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "psResponseDate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psResponseDate", skip_serializing_if = "Option::is_none")]
     pub ps_response_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "psStatus",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psStatus", skip_serializing_if = "Option::is_none")]
     pub ps_status: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "psStatusCode",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psStatusCode", skip_serializing_if = "Option::is_none")]
     pub ps_status_code: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "psStatusDescription",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psStatusDescription", skip_serializing_if = "Option::is_none")]
     pub ps_status_description: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "psStatusMessage",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psStatusMessage", skip_serializing_if = "Option::is_none")]
     pub ps_status_message: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "psSum",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psSum", skip_serializing_if = "Option::is_none")]
     pub ps_sum: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "reasonMarked",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "responsibleId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sum: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub updated1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "xmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetFieldsResponsePayment {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetFieldsResponsePayment;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetFieldsResponsePayment")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetFieldsResponsePayment, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f3: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f4: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f5: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f6: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f7: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f8: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f9: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f10: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f11: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f12: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f13: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f14: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f15: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f16: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f17: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f18: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f19: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f20: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f21: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f22: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f23: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f24: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f25: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f26: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f27: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f28: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f29: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f30: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f31: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f32: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f33: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f34: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f35: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f36: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f37: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f38: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f39: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f40: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f41: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f42: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f43: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "accountNumber" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("accountNumber"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "comments" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("comments"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "companyId" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyId"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "currency" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("currency"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "dateBill" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("dateBill"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "dateMarked" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateMarked"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "datePaid" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("datePaid"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "datePayBefore" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("datePayBefore"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "dateResponsibleId" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateResponsibleId"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "empMarkedId" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empMarkedId"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "empPaidId" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empPaidId"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "empResponsibleId" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empResponsibleId"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "empReturnId" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empReturnId"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "externalPayment" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("externalPayment"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "id1c" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id1c"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "isReturn" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("isReturn"));
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "marked" => {
+                            if __f17.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("marked"));
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "orderId" => {
+                            if __f18.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("orderId"));
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "paid" => {
+                            if __f19.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("paid"));
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "payReturnComment" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payReturnComment"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "payReturnDate" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payReturnDate"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "payReturnNum" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payReturnNum"),
+                                );
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "paySystemId" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("paySystemId"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "paySystemIsCash" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("paySystemIsCash"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "paySystemName" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("paySystemName"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "paySystemXmlId" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("paySystemXmlId"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "payVoucherDate" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payVoucherDate"),
+                                );
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "payVoucherNum" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payVoucherNum"),
+                                );
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "priceCod" => {
+                            if __f29.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("priceCod"));
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "psCurrency" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psCurrency"),
+                                );
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "psInvoiceId" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psInvoiceId"),
+                                );
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "psResponseDate" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psResponseDate"),
+                                );
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "psStatus" => {
+                            if __f33.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("psStatus"));
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "psStatusCode" => {
+                            if __f34.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psStatusCode"),
+                                );
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "psStatusDescription" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psStatusDescription"),
+                                );
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "psStatusMessage" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psStatusMessage"),
+                                );
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "psSum" => {
+                            if __f37.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("psSum"));
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "reasonMarked" => {
+                            if __f38.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("reasonMarked"),
+                                );
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "responsibleId" => {
+                            if __f39.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("responsibleId"),
+                                );
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "sum" => {
+                            if __f40.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sum"));
+                            }
+                            __f40 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "updated1c" => {
+                            if __f41.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("updated1c"),
+                                );
+                            }
+                            __f41 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "version1c" => {
+                            if __f42.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("version1c"),
+                                );
+                            }
+                            __f42 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "xmlId" => {
+                            if __f43.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f43 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetFieldsResponsePayment {
+                    account_number: __f0.unwrap_or_default(),
+                    comments: __f1.unwrap_or_default(),
+                    company_id: __f2.unwrap_or_default(),
+                    currency: __f3.unwrap_or_default(),
+                    date_bill: __f4.unwrap_or_default(),
+                    date_marked: __f5.unwrap_or_default(),
+                    date_paid: __f6.unwrap_or_default(),
+                    date_pay_before: __f7.unwrap_or_default(),
+                    date_responsible_id: __f8.unwrap_or_default(),
+                    emp_marked_id: __f9.unwrap_or_default(),
+                    emp_paid_id: __f10.unwrap_or_default(),
+                    emp_responsible_id: __f11.unwrap_or_default(),
+                    emp_return_id: __f12.unwrap_or_default(),
+                    external_payment: __f13.unwrap_or_default(),
+                    id: __f14.unwrap_or_default(),
+                    id1c: __f15.unwrap_or_default(),
+                    is_return: __f16.unwrap_or_default(),
+                    marked: __f17.unwrap_or_default(),
+                    order_id: __f18.unwrap_or_default(),
+                    paid: __f19.unwrap_or_default(),
+                    pay_return_comment: __f20.unwrap_or_default(),
+                    pay_return_date: __f21.unwrap_or_default(),
+                    pay_return_num: __f22.unwrap_or_default(),
+                    pay_system_id: __f23.unwrap_or_default(),
+                    pay_system_is_cash: __f24.unwrap_or_default(),
+                    pay_system_name: __f25.unwrap_or_default(),
+                    pay_system_xml_id: __f26.unwrap_or_default(),
+                    pay_voucher_date: __f27.unwrap_or_default(),
+                    pay_voucher_num: __f28.unwrap_or_default(),
+                    price_cod: __f29.unwrap_or_default(),
+                    ps_currency: __f30.unwrap_or_default(),
+                    ps_invoice_id: __f31.unwrap_or_default(),
+                    ps_response_date: __f32.unwrap_or_default(),
+                    ps_status: __f33.unwrap_or_default(),
+                    ps_status_code: __f34.unwrap_or_default(),
+                    ps_status_description: __f35.unwrap_or_default(),
+                    ps_status_message: __f36.unwrap_or_default(),
+                    ps_sum: __f37.unwrap_or_default(),
+                    reason_marked: __f38.unwrap_or_default(),
+                    responsible_id: __f39.unwrap_or_default(),
+                    sum: __f40.unwrap_or_default(),
+                    updated1c: __f41.unwrap_or_default(),
+                    version1c: __f42.unwrap_or_default(),
+                    xml_id: __f43.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetFieldsResponsePayment {
@@ -1724,32 +3889,110 @@ pub async fn list(
 }
 
 /// Parameters of `sale.payment.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequest, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "filter" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("filter"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "order" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("order"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "select" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("select"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "start" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("start"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequest {
+                    filter: __f0.unwrap_or_default(),
+                    order: __f1.unwrap_or_default(),
+                    select: __f2.unwrap_or_default(),
+                    start: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequest {
@@ -1761,14 +4004,59 @@ impl crate::runtime::loose::Loose for ListRequest {
 }
 
 /// The `result` of `sale.payment.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payments: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListResponse, A::Error> {
+                let mut __f0: Option<
+                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "payments" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("payments"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListResponse {
+                    payments: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListResponse {
@@ -1795,11 +4083,66 @@ pub async fn update(
 }
 
 /// Parameters of `sale.payment.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: ::serde_json::Map<String, ::serde_json::Value>,
     pub id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            ::serde_json::Map<String, ::serde_json::Value>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {
@@ -1811,14 +4154,57 @@ impl crate::runtime::loose::Loose for UpdateRequest {
 }
 
 /// The `result` of `sale.payment.update`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<UpdateResponsePayment>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateResponse, A::Error> {
+                let mut __f0: Option<Option<UpdateResponsePayment>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "payment" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("payment"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateResponsePayment>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateResponse {
+                    payment: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateResponse {
@@ -1829,307 +4215,758 @@ impl crate::runtime::loose::Loose for UpdateResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateResponsePayment {
-    #[serde(
-        rename = "accountNumber",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    #[serde(
-        rename = "companyId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
-    #[serde(
-        rename = "dateBill",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateBill", skip_serializing_if = "Option::is_none")]
     pub date_bill: Option<String>,
-    #[serde(
-        rename = "dateMarked",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateMarked", skip_serializing_if = "Option::is_none")]
     pub date_marked: Option<String>,
-    #[serde(
-        rename = "datePaid",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "datePaid", skip_serializing_if = "Option::is_none")]
     pub date_paid: Option<String>,
-    #[serde(
-        rename = "datePayBefore",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "datePayBefore", skip_serializing_if = "Option::is_none")]
     pub date_pay_before: Option<String>,
-    #[serde(
-        rename = "dateResponsibleId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateResponsibleId", skip_serializing_if = "Option::is_none")]
     pub date_responsible_id: Option<String>,
-    #[serde(
-        rename = "empMarkedId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
     pub emp_marked_id: Option<i64>,
-    #[serde(
-        rename = "empPaidId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empPaidId", skip_serializing_if = "Option::is_none")]
     pub emp_paid_id: Option<i64>,
-    #[serde(
-        rename = "empResponsibleId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empResponsibleId", skip_serializing_if = "Option::is_none")]
     pub emp_responsible_id: Option<i64>,
-    #[serde(
-        rename = "empReturnId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empReturnId", skip_serializing_if = "Option::is_none")]
     pub emp_return_id: Option<i64>,
-    #[serde(
-        rename = "externalPayment",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "externalPayment", skip_serializing_if = "Option::is_none")]
     pub external_payment: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id1c: Option<String>,
-    #[serde(
-        rename = "isReturn",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isReturn", skip_serializing_if = "Option::is_none")]
     pub is_return: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<String>,
-    #[serde(
-        rename = "orderId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub paid: Option<String>,
-    #[serde(
-        rename = "payReturnComment",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "payReturnComment", skip_serializing_if = "Option::is_none")]
     pub pay_return_comment: Option<String>,
-    #[serde(
-        rename = "payReturnDate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "payReturnDate", skip_serializing_if = "Option::is_none")]
     pub pay_return_date: Option<String>,
-    #[serde(
-        rename = "payReturnNum",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "payReturnNum", skip_serializing_if = "Option::is_none")]
     pub pay_return_num: Option<String>,
-    #[serde(
-        rename = "paySystemId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "paySystemId", skip_serializing_if = "Option::is_none")]
     pub pay_system_id: Option<i64>,
-    #[serde(
-        rename = "paySystemIsCash",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "paySystemIsCash", skip_serializing_if = "Option::is_none")]
     pub pay_system_is_cash: Option<String>,
-    #[serde(
-        rename = "paySystemName",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "paySystemName", skip_serializing_if = "Option::is_none")]
     pub pay_system_name: Option<String>,
-    #[serde(
-        rename = "paySystemXmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "paySystemXmlId", skip_serializing_if = "Option::is_none")]
     pub pay_system_xml_id: Option<String>,
-    #[serde(
-        rename = "payVoucherDate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "payVoucherDate", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_date: Option<String>,
-    #[serde(
-        rename = "payVoucherNum",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "payVoucherNum", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_num: Option<String>,
-    #[serde(
-        rename = "priceCod",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "priceCod", skip_serializing_if = "Option::is_none")]
     pub price_cod: Option<String>,
-    #[serde(
-        rename = "psCurrency",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psCurrency", skip_serializing_if = "Option::is_none")]
     pub ps_currency: Option<String>,
-    #[serde(
-        rename = "psInvoiceId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psInvoiceId", skip_serializing_if = "Option::is_none")]
     pub ps_invoice_id: Option<i64>,
-    #[serde(
-        rename = "psResponseDate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psResponseDate", skip_serializing_if = "Option::is_none")]
     pub ps_response_date: Option<String>,
-    #[serde(
-        rename = "psStatus",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psStatus", skip_serializing_if = "Option::is_none")]
     pub ps_status: Option<String>,
-    #[serde(
-        rename = "psStatusCode",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psStatusCode", skip_serializing_if = "Option::is_none")]
     pub ps_status_code: Option<String>,
-    #[serde(
-        rename = "psStatusDescription",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psStatusDescription", skip_serializing_if = "Option::is_none")]
     pub ps_status_description: Option<String>,
-    #[serde(
-        rename = "psStatusMessage",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psStatusMessage", skip_serializing_if = "Option::is_none")]
     pub ps_status_message: Option<String>,
-    #[serde(
-        rename = "psSum",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "psSum", skip_serializing_if = "Option::is_none")]
     pub ps_sum: Option<i64>,
-    #[serde(
-        rename = "reasonMarked",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<String>,
-    #[serde(
-        rename = "responsibleId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sum: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub updated1c: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<String>,
-    #[serde(
-        rename = "xmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateResponsePayment {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateResponsePayment;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateResponsePayment")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateResponsePayment, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<i64>> = None;
+                let mut __f10: Option<Option<i64>> = None;
+                let mut __f11: Option<Option<i64>> = None;
+                let mut __f12: Option<Option<i64>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<i64>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<Option<i64>> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<String>> = None;
+                let mut __f22: Option<Option<String>> = None;
+                let mut __f23: Option<Option<i64>> = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<Option<String>> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<Option<String>> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<String>> = None;
+                let mut __f31: Option<Option<i64>> = None;
+                let mut __f32: Option<Option<String>> = None;
+                let mut __f33: Option<Option<String>> = None;
+                let mut __f34: Option<Option<String>> = None;
+                let mut __f35: Option<Option<String>> = None;
+                let mut __f36: Option<Option<String>> = None;
+                let mut __f37: Option<Option<i64>> = None;
+                let mut __f38: Option<Option<String>> = None;
+                let mut __f39: Option<Option<i64>> = None;
+                let mut __f40: Option<Option<i64>> = None;
+                let mut __f41: Option<Option<String>> = None;
+                let mut __f42: Option<Option<String>> = None;
+                let mut __f43: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "accountNumber" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("accountNumber"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "comments" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("comments"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "companyId" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyId"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "currency" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("currency"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateBill" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("dateBill"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateMarked" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateMarked"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "datePaid" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("datePaid"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "datePayBefore" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("datePayBefore"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateResponsibleId" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateResponsibleId"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "empMarkedId" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empMarkedId"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "empPaidId" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empPaidId"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "empResponsibleId" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empResponsibleId"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "empReturnId" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empReturnId"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "externalPayment" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("externalPayment"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id1c" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id1c"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isReturn" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("isReturn"));
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "marked" => {
+                            if __f17.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("marked"));
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "orderId" => {
+                            if __f18.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("orderId"));
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "paid" => {
+                            if __f19.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("paid"));
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "payReturnComment" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payReturnComment"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "payReturnDate" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payReturnDate"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "payReturnNum" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payReturnNum"),
+                                );
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "paySystemId" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("paySystemId"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "paySystemIsCash" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("paySystemIsCash"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "paySystemName" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("paySystemName"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "paySystemXmlId" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("paySystemXmlId"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "payVoucherDate" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payVoucherDate"),
+                                );
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "payVoucherNum" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("payVoucherNum"),
+                                );
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "priceCod" => {
+                            if __f29.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("priceCod"));
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psCurrency" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psCurrency"),
+                                );
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psInvoiceId" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psInvoiceId"),
+                                );
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psResponseDate" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psResponseDate"),
+                                );
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psStatus" => {
+                            if __f33.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("psStatus"));
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psStatusCode" => {
+                            if __f34.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psStatusCode"),
+                                );
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psStatusDescription" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psStatusDescription"),
+                                );
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psStatusMessage" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("psStatusMessage"),
+                                );
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "psSum" => {
+                            if __f37.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("psSum"));
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "reasonMarked" => {
+                            if __f38.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("reasonMarked"),
+                                );
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "responsibleId" => {
+                            if __f39.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("responsibleId"),
+                                );
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "sum" => {
+                            if __f40.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sum"));
+                            }
+                            __f40 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "updated1c" => {
+                            if __f41.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("updated1c"),
+                                );
+                            }
+                            __f41 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "version1c" => {
+                            if __f42.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("version1c"),
+                                );
+                            }
+                            __f42 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "xmlId" => {
+                            if __f43.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f43 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateResponsePayment {
+                    account_number: __f0.unwrap_or_default(),
+                    comments: __f1.unwrap_or_default(),
+                    company_id: __f2.unwrap_or_default(),
+                    currency: __f3.unwrap_or_default(),
+                    date_bill: __f4.unwrap_or_default(),
+                    date_marked: __f5.unwrap_or_default(),
+                    date_paid: __f6.unwrap_or_default(),
+                    date_pay_before: __f7.unwrap_or_default(),
+                    date_responsible_id: __f8.unwrap_or_default(),
+                    emp_marked_id: __f9.unwrap_or_default(),
+                    emp_paid_id: __f10.unwrap_or_default(),
+                    emp_responsible_id: __f11.unwrap_or_default(),
+                    emp_return_id: __f12.unwrap_or_default(),
+                    external_payment: __f13.unwrap_or_default(),
+                    id: __f14.unwrap_or_default(),
+                    id1c: __f15.unwrap_or_default(),
+                    is_return: __f16.unwrap_or_default(),
+                    marked: __f17.unwrap_or_default(),
+                    order_id: __f18.unwrap_or_default(),
+                    paid: __f19.unwrap_or_default(),
+                    pay_return_comment: __f20.unwrap_or_default(),
+                    pay_return_date: __f21.unwrap_or_default(),
+                    pay_return_num: __f22.unwrap_or_default(),
+                    pay_system_id: __f23.unwrap_or_default(),
+                    pay_system_is_cash: __f24.unwrap_or_default(),
+                    pay_system_name: __f25.unwrap_or_default(),
+                    pay_system_xml_id: __f26.unwrap_or_default(),
+                    pay_voucher_date: __f27.unwrap_or_default(),
+                    pay_voucher_num: __f28.unwrap_or_default(),
+                    price_cod: __f29.unwrap_or_default(),
+                    ps_currency: __f30.unwrap_or_default(),
+                    ps_invoice_id: __f31.unwrap_or_default(),
+                    ps_response_date: __f32.unwrap_or_default(),
+                    ps_status: __f33.unwrap_or_default(),
+                    ps_status_code: __f34.unwrap_or_default(),
+                    ps_status_description: __f35.unwrap_or_default(),
+                    ps_status_message: __f36.unwrap_or_default(),
+                    ps_sum: __f37.unwrap_or_default(),
+                    reason_marked: __f38.unwrap_or_default(),
+                    responsible_id: __f39.unwrap_or_default(),
+                    sum: __f40.unwrap_or_default(),
+                    updated1c: __f41.unwrap_or_default(),
+                    version1c: __f42.unwrap_or_default(),
+                    xml_id: __f43.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateResponsePayment {

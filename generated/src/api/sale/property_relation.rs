@@ -18,10 +18,55 @@ pub async fn add(
 }
 
 /// Parameters of `sale.propertyRelation.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: AddRequestFields,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<AddRequestFields> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<AddRequestFields>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -32,14 +77,87 @@ impl crate::runtime::loose::Loose for AddRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFields {
-    #[serde(rename = "entityId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "entityId")]
     pub entity_id: i64,
-    #[serde(rename = "entityType", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "entityType")]
     pub entity_type: AddRequestFieldsEntityType,
     #[serde(rename = "propertyId")]
     pub property_id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestFields, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<AddRequestFieldsEntityType> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "entityId" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("entityId"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "entityType" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("entityType"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            AddRequestFieldsEntityType,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "propertyId" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("propertyId"),
+                                );
+                            }
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestFields {
+                    entity_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("entityId"))?,
+                    entity_type: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("entityType"))?,
+                    property_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("propertyId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestFields {
@@ -118,15 +236,59 @@ impl crate::runtime::loose::Loose for AddRequestFieldsEntityType {
 }
 
 /// The `result` of `sale.propertyRelation.add`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddResponse {
-    #[serde(
-        rename = "propertyRelation",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "propertyRelation", skip_serializing_if = "Option::is_none")]
     pub property_relation: Option<AddResponsePropertyRelation>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddResponse, A::Error> {
+                let mut __f0: Option<Option<AddResponsePropertyRelation>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "propertyRelation" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("propertyRelation"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddResponsePropertyRelation>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddResponse {
+                    property_relation: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddResponse {
@@ -137,29 +299,89 @@ impl crate::runtime::loose::Loose for AddResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddResponsePropertyRelation {
-    #[serde(
-        rename = "entityId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<i64>,
-    #[serde(
-        rename = "entityType",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "entityType", skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
-    #[serde(
-        rename = "propertyId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "propertyId", skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddResponsePropertyRelation {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddResponsePropertyRelation;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddResponsePropertyRelation")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddResponsePropertyRelation, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "entityId" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("entityId"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "entityType" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("entityType"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "propertyId" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("propertyId"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddResponsePropertyRelation {
+                    entity_id: __f0.unwrap_or_default(),
+                    entity_type: __f1.unwrap_or_default(),
+                    property_id: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddResponsePropertyRelation {
@@ -186,10 +408,57 @@ pub async fn delete_by_filter(
 }
 
 /// Parameters of `sale.propertyRelation.deleteByFilter`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteByFilterRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: DeleteByFilterRequestFields,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteByFilterRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteByFilterRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteByFilterRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteByFilterRequest, A::Error> {
+                let mut __f0: Option<DeleteByFilterRequestFields> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            DeleteByFilterRequestFields,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteByFilterRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteByFilterRequest {
@@ -200,14 +469,87 @@ impl crate::runtime::loose::Loose for DeleteByFilterRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteByFilterRequestFields {
-    #[serde(rename = "entityId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "entityId")]
     pub entity_id: i64,
-    #[serde(rename = "entityType", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "entityType")]
     pub entity_type: DeleteByFilterRequestFieldsEntityType,
     #[serde(rename = "propertyId")]
     pub property_id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteByFilterRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteByFilterRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteByFilterRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteByFilterRequestFields, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<DeleteByFilterRequestFieldsEntityType> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "entityId" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("entityId"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "entityType" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("entityType"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            DeleteByFilterRequestFieldsEntityType,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "propertyId" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("propertyId"),
+                                );
+                            }
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteByFilterRequestFields {
+                    entity_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("entityId"))?,
+                    entity_type: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("entityType"))?,
+                    property_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("propertyId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteByFilterRequestFields {
@@ -304,8 +646,36 @@ pub async fn get_fields(
 }
 
 /// Parameters of `sale.propertyRelation.getFields`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetFieldsRequest {}
+
+impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetFieldsRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetFieldsRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetFieldsRequest, A::Error> {
+                while map
+                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(GetFieldsRequest {})
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
+}
 
 impl crate::runtime::loose::Loose for GetFieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
@@ -316,15 +686,59 @@ impl crate::runtime::loose::Loose for GetFieldsRequest {
 }
 
 /// The `result` of `sale.propertyRelation.getFields`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetFieldsResponse {
-    #[serde(
-        rename = "propertyRelation",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "propertyRelation", skip_serializing_if = "Option::is_none")]
     pub property_relation: Option<GetFieldsResponsePropertyRelation>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetFieldsResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetFieldsResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetFieldsResponse, A::Error> {
+                let mut __f0: Option<Option<GetFieldsResponsePropertyRelation>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "propertyRelation" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("propertyRelation"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetFieldsResponsePropertyRelation>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetFieldsResponse {
+                    property_relation: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetFieldsResponse {
@@ -335,29 +749,101 @@ impl crate::runtime::loose::Loose for GetFieldsResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetFieldsResponsePropertyRelation {
-    #[serde(
-        rename = "entityId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "entityType",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "entityType", skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "propertyId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "propertyId", skip_serializing_if = "Option::is_none")]
     pub property_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetFieldsResponsePropertyRelation {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetFieldsResponsePropertyRelation;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetFieldsResponsePropertyRelation")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetFieldsResponsePropertyRelation, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "entityId" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("entityId"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "entityType" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("entityType"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "propertyId" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("propertyId"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetFieldsResponsePropertyRelation {
+                    entity_id: __f0.unwrap_or_default(),
+                    entity_type: __f1.unwrap_or_default(),
+                    property_id: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetFieldsResponsePropertyRelation {
@@ -386,32 +872,110 @@ pub async fn list(
 }
 
 /// Parameters of `sale.propertyRelation.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequest, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "filter" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("filter"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "order" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("order"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "select" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("select"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "start" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("start"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequest {
+                    filter: __f0.unwrap_or_default(),
+                    order: __f1.unwrap_or_default(),
+                    select: __f2.unwrap_or_default(),
+                    start: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequest {
@@ -423,15 +987,61 @@ impl crate::runtime::loose::Loose for ListRequest {
 }
 
 /// The `result` of `sale.propertyRelation.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponse {
-    #[serde(
-        rename = "propertyRelations",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "propertyRelations", skip_serializing_if = "Option::is_none")]
     pub property_relations: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListResponse, A::Error> {
+                let mut __f0: Option<
+                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "propertyRelations" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("propertyRelations"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListResponse {
+                    property_relations: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListResponse {

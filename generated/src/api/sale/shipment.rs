@@ -20,10 +20,55 @@ pub async fn add(
 }
 
 /// Parameters of `sale.shipment.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: AddRequestFields,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<AddRequestFields> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<AddRequestFields>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -34,46 +79,21 @@ impl crate::runtime::loose::Loose for AddRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFields {
-    #[serde(rename = "allowDelivery", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "allowDelivery")]
     pub allow_delivery: AddRequestFieldsAllowDelivery,
-    #[serde(
-        rename = "basePriceDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "basePriceDelivery", skip_serializing_if = "Option::is_none")]
     pub base_price_delivery: Option<f64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    #[serde(
-        rename = "companyId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub deducted: AddRequestFieldsDeducted,
     /// Format: `date-time`.
-    #[serde(
-        rename = "deliveryDocDate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deliveryDocDate", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_date: Option<String>,
-    #[serde(
-        rename = "deliveryDocNum",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deliveryDocNum", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_num: Option<String>,
     #[serde(rename = "deliveryId")]
     pub delivery_id: ::serde_json::Value,
@@ -81,30 +101,222 @@ pub struct AddRequestFields {
     pub order_id: ::serde_json::Value,
     #[serde(
         rename = "responsibleId",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub responsible_id: ::serde_json::Value,
-    #[serde(
-        rename = "statusId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "statusId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub status_id: ::serde_json::Value,
-    #[serde(
-        rename = "trackingNumber",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "trackingNumber", skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,
-    #[serde(
-        rename = "xmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestFields, A::Error> {
+                let mut __f0: Option<AddRequestFieldsAllowDelivery> = None;
+                let mut __f1: Option<Option<f64>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                let mut __f4: Option<AddRequestFieldsDeducted> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __f8: Option<::serde_json::Value> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
+                let mut __f10: Option<::serde_json::Value> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "allowDelivery" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("allowDelivery"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            AddRequestFieldsAllowDelivery,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "basePriceDelivery" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("basePriceDelivery"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "comments" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("comments"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "companyId" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyId"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "deducted" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("deducted"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            AddRequestFieldsDeducted,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryDocDate" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryDocDate"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryDocNum" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryDocNum"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryId" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryId"),
+                                );
+                            }
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "orderId" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("orderId"));
+                            }
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "responsibleId" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("responsibleId"),
+                                );
+                            }
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "statusId" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("statusId"));
+                            }
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "trackingNumber" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("trackingNumber"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "xmlId" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestFields {
+                    allow_delivery: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "allowDelivery",
+                        ))?,
+                    base_price_delivery: __f1.unwrap_or_default(),
+                    comments: __f2.unwrap_or_default(),
+                    company_id: __f3.unwrap_or_default(),
+                    deducted: __f4
+                        .ok_or_else(|| ::serde::de::Error::missing_field("deducted"))?,
+                    delivery_doc_date: __f5.unwrap_or_default(),
+                    delivery_doc_num: __f6.unwrap_or_default(),
+                    delivery_id: __f7
+                        .ok_or_else(|| ::serde::de::Error::missing_field("deliveryId"))?,
+                    order_id: __f8
+                        .ok_or_else(|| ::serde::de::Error::missing_field("orderId"))?,
+                    responsible_id: __f9.unwrap_or_default(),
+                    status_id: __f10.unwrap_or_default(),
+                    tracking_number: __f11.unwrap_or_default(),
+                    xml_id: __f12.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestFields {
@@ -234,14 +446,57 @@ impl crate::runtime::loose::Loose for AddRequestFieldsDeducted {
 }
 
 /// The `result` of `sale.shipment.add`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipment: Option<AddResponseShipment>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddResponse, A::Error> {
+                let mut __f0: Option<Option<AddResponseShipment>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "shipment" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("shipment"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddResponseShipment>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddResponse {
+                    shipment: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddResponse {
@@ -252,218 +507,549 @@ impl crate::runtime::loose::Loose for AddResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddResponseShipment {
-    #[serde(
-        rename = "accountNumber",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<String>,
-    #[serde(
-        rename = "allowDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "allowDelivery", skip_serializing_if = "Option::is_none")]
     pub allow_delivery: Option<String>,
-    #[serde(
-        rename = "basePriceDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "basePriceDelivery", skip_serializing_if = "Option::is_none")]
     pub base_price_delivery: Option<f64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub canceled: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
-    #[serde(
-        rename = "customPriceDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "customPriceDelivery", skip_serializing_if = "Option::is_none")]
     pub custom_price_delivery: Option<String>,
-    #[serde(
-        rename = "dateAllowDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateAllowDelivery", skip_serializing_if = "Option::is_none")]
     pub date_allow_delivery: Option<String>,
-    #[serde(
-        rename = "dateDeducted",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateDeducted", skip_serializing_if = "Option::is_none")]
     pub date_deducted: Option<String>,
-    #[serde(
-        rename = "dateInsert",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<String>,
-    #[serde(
-        rename = "dateResponsibleId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateResponsibleId", skip_serializing_if = "Option::is_none")]
     pub date_responsible_id: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub deducted: Option<String>,
-    #[serde(
-        rename = "deliveryDocDate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deliveryDocDate", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_date: Option<String>,
-    #[serde(
-        rename = "deliveryDocNum",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deliveryDocNum", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_num: Option<String>,
-    #[serde(
-        rename = "deliveryId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deliveryId", skip_serializing_if = "Option::is_none")]
     pub delivery_id: Option<i64>,
-    #[serde(
-        rename = "deliveryName",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deliveryName", skip_serializing_if = "Option::is_none")]
     pub delivery_name: Option<String>,
-    #[serde(
-        rename = "deliveryXmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deliveryXmlId", skip_serializing_if = "Option::is_none")]
     pub delivery_xml_id: Option<String>,
-    #[serde(
-        rename = "empAllowDeliveryId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empAllowDeliveryId", skip_serializing_if = "Option::is_none")]
     pub emp_allow_delivery_id: Option<i64>,
-    #[serde(
-        rename = "empDeductedId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empDeductedId", skip_serializing_if = "Option::is_none")]
     pub emp_deducted_id: Option<i64>,
-    #[serde(
-        rename = "empResponsibleId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empResponsibleId", skip_serializing_if = "Option::is_none")]
     pub emp_responsible_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<String>,
-    #[serde(
-        rename = "orderId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
-    #[serde(
-        rename = "priceDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "priceDelivery", skip_serializing_if = "Option::is_none")]
     pub price_delivery: Option<f64>,
-    #[serde(
-        rename = "responsibleId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
-    #[serde(
-        rename = "shipmentItems",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "shipmentItems", skip_serializing_if = "Option::is_none")]
     pub shipment_items: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "statusId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
-    #[serde(
-        rename = "statusXmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "statusXmlId", skip_serializing_if = "Option::is_none")]
     pub status_xml_id: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system: Option<String>,
-    #[serde(
-        rename = "trackingNumber",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "trackingNumber", skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,
-    #[serde(
-        rename = "xmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddResponseShipment {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddResponseShipment;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddResponseShipment")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddResponseShipment, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<f64>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<i64>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<i64>> = None;
+                let mut __f18: Option<Option<i64>> = None;
+                let mut __f19: Option<Option<i64>> = None;
+                let mut __f20: Option<Option<i64>> = None;
+                let mut __f21: Option<Option<String>> = None;
+                let mut __f22: Option<Option<i64>> = None;
+                let mut __f23: Option<Option<f64>> = None;
+                let mut __f24: Option<Option<i64>> = None;
+                let mut __f25: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<Option<String>> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "accountNumber" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("accountNumber"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "allowDelivery" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("allowDelivery"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "basePriceDelivery" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("basePriceDelivery"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "canceled" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("canceled"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "comments" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("comments"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "currency" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("currency"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "customPriceDelivery" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("customPriceDelivery"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateAllowDelivery" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateAllowDelivery"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateDeducted" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateDeducted"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateInsert" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateInsert"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateResponsibleId" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateResponsibleId"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "deducted" => {
+                            if __f11.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("deducted"));
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryDocDate" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryDocDate"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryDocNum" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryDocNum"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryId" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryId"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryName" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryName"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryXmlId" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryXmlId"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "empAllowDeliveryId" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empAllowDeliveryId"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "empDeductedId" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empDeductedId"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "empResponsibleId" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empResponsibleId"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f20.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "marked" => {
+                            if __f21.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("marked"));
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "orderId" => {
+                            if __f22.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("orderId"));
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "priceDelivery" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("priceDelivery"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "responsibleId" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("responsibleId"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "shipmentItems" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("shipmentItems"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "statusId" => {
+                            if __f26.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("statusId"));
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "statusXmlId" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("statusXmlId"),
+                                );
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "system" => {
+                            if __f28.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("system"));
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "trackingNumber" => {
+                            if __f29.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("trackingNumber"),
+                                );
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "xmlId" => {
+                            if __f30.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddResponseShipment {
+                    account_number: __f0.unwrap_or_default(),
+                    allow_delivery: __f1.unwrap_or_default(),
+                    base_price_delivery: __f2.unwrap_or_default(),
+                    canceled: __f3.unwrap_or_default(),
+                    comments: __f4.unwrap_or_default(),
+                    currency: __f5.unwrap_or_default(),
+                    custom_price_delivery: __f6.unwrap_or_default(),
+                    date_allow_delivery: __f7.unwrap_or_default(),
+                    date_deducted: __f8.unwrap_or_default(),
+                    date_insert: __f9.unwrap_or_default(),
+                    date_responsible_id: __f10.unwrap_or_default(),
+                    deducted: __f11.unwrap_or_default(),
+                    delivery_doc_date: __f12.unwrap_or_default(),
+                    delivery_doc_num: __f13.unwrap_or_default(),
+                    delivery_id: __f14.unwrap_or_default(),
+                    delivery_name: __f15.unwrap_or_default(),
+                    delivery_xml_id: __f16.unwrap_or_default(),
+                    emp_allow_delivery_id: __f17.unwrap_or_default(),
+                    emp_deducted_id: __f18.unwrap_or_default(),
+                    emp_responsible_id: __f19.unwrap_or_default(),
+                    id: __f20.unwrap_or_default(),
+                    marked: __f21.unwrap_or_default(),
+                    order_id: __f22.unwrap_or_default(),
+                    price_delivery: __f23.unwrap_or_default(),
+                    responsible_id: __f24.unwrap_or_default(),
+                    shipment_items: __f25.unwrap_or_default(),
+                    status_id: __f26.unwrap_or_default(),
+                    status_xml_id: __f27.unwrap_or_default(),
+                    system: __f28.unwrap_or_default(),
+                    tracking_number: __f29.unwrap_or_default(),
+                    xml_id: __f30.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddResponseShipment {
@@ -490,9 +1076,49 @@ pub async fn delete(
 }
 
 /// Parameters of `sale.shipment.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -522,9 +1148,49 @@ pub async fn get(
 }
 
 /// Parameters of `sale.shipment.get`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -536,14 +1202,57 @@ impl crate::runtime::loose::Loose for GetRequest {
 }
 
 /// The `result` of `sale.shipment.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipment: Option<GetResponseShipment>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponse, A::Error> {
+                let mut __f0: Option<Option<GetResponseShipment>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "shipment" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("shipment"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetResponseShipment>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponse {
+                    shipment: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponse {
@@ -554,310 +1263,779 @@ impl crate::runtime::loose::Loose for GetResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseShipment {
-    #[serde(
-        rename = "accountNumber",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<String>,
-    #[serde(
-        rename = "allowDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "allowDelivery", skip_serializing_if = "Option::is_none")]
     pub allow_delivery: Option<String>,
-    #[serde(
-        rename = "basePriceDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "basePriceDelivery", skip_serializing_if = "Option::is_none")]
     pub base_price_delivery: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub canceled: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    #[serde(
-        rename = "companyId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
-    #[serde(
-        rename = "customPriceDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "customPriceDelivery", skip_serializing_if = "Option::is_none")]
     pub custom_price_delivery: Option<String>,
     #[serde(
         rename = "dateAllowDelivery",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_allow_delivery: ::serde_json::Value,
     #[serde(
         rename = "dateCanceled",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_canceled: ::serde_json::Value,
     #[serde(
         rename = "dateDeducted",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_deducted: ::serde_json::Value,
-    #[serde(
-        rename = "dateInsert",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<String>,
-    #[serde(
-        rename = "dateMarked",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "dateMarked", skip_serializing_if = "::serde_json::Value::is_null")]
     pub date_marked: ::serde_json::Value,
-    #[serde(
-        rename = "dateResponsibleId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateResponsibleId", skip_serializing_if = "Option::is_none")]
     pub date_responsible_id: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub deducted: Option<String>,
     #[serde(
         rename = "deliveryDocDate",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub delivery_doc_date: ::serde_json::Value,
-    #[serde(
-        rename = "deliveryDocNum",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deliveryDocNum", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_num: Option<String>,
-    #[serde(
-        rename = "deliveryId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deliveryId", skip_serializing_if = "Option::is_none")]
     pub delivery_id: Option<i64>,
-    #[serde(
-        rename = "deliveryName",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deliveryName", skip_serializing_if = "Option::is_none")]
     pub delivery_name: Option<String>,
-    #[serde(
-        rename = "deliveryXmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deliveryXmlId", skip_serializing_if = "Option::is_none")]
     pub delivery_xml_id: Option<String>,
-    #[serde(
-        rename = "discountPrice",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<i64>,
     #[serde(
         rename = "empAllowDeliveryId",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_allow_delivery_id: ::serde_json::Value,
     #[serde(
         rename = "empCanceledId",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_canceled_id: ::serde_json::Value,
     #[serde(
         rename = "empDeductedId",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_deducted_id: ::serde_json::Value,
     #[serde(
         rename = "empMarkedId",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_marked_id: ::serde_json::Value,
     #[serde(
         rename = "empResponsibleId",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_responsible_id: ::serde_json::Value,
-    #[serde(
-        rename = "externalDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "externalDelivery", skip_serializing_if = "Option::is_none")]
     pub external_delivery: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id1c: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<String>,
-    #[serde(
-        rename = "orderId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
-    #[serde(
-        rename = "priceDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "priceDelivery", skip_serializing_if = "Option::is_none")]
     pub price_delivery: Option<i64>,
-    #[serde(
-        rename = "reasonMarked",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<String>,
-    #[serde(
-        rename = "reasonUndoDeducted",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "reasonUndoDeducted", skip_serializing_if = "Option::is_none")]
     pub reason_undo_deducted: Option<String>,
-    #[serde(
-        rename = "responsibleId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
-    #[serde(
-        rename = "shipmentItems",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "shipmentItems", skip_serializing_if = "Option::is_none")]
     pub shipment_items: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "statusId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
-    #[serde(
-        rename = "statusXmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "statusXmlId", skip_serializing_if = "Option::is_none")]
     pub status_xml_id: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system: Option<String>,
-    #[serde(
-        rename = "trackingDescription",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "trackingDescription", skip_serializing_if = "Option::is_none")]
     pub tracking_description: Option<String>,
-    #[serde(
-        rename = "trackingLastCheck",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "trackingLastCheck", skip_serializing_if = "Option::is_none")]
     pub tracking_last_check: Option<String>,
-    #[serde(
-        rename = "trackingNumber",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "trackingNumber", skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,
-    #[serde(
-        rename = "trackingStatus",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "trackingStatus", skip_serializing_if = "Option::is_none")]
     pub tracking_status: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub updated1c: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<String>,
-    #[serde(
-        rename = "xmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseShipment {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseShipment;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseShipment")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseShipment, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<i64>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<::serde_json::Value> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
+                let mut __f10: Option<::serde_json::Value> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<::serde_json::Value> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<::serde_json::Value> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<i64>> = None;
+                let mut __f18: Option<Option<String>> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<i64>> = None;
+                let mut __f21: Option<::serde_json::Value> = None;
+                let mut __f22: Option<::serde_json::Value> = None;
+                let mut __f23: Option<::serde_json::Value> = None;
+                let mut __f24: Option<::serde_json::Value> = None;
+                let mut __f25: Option<::serde_json::Value> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<Option<i64>> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<i64>> = None;
+                let mut __f31: Option<Option<i64>> = None;
+                let mut __f32: Option<Option<String>> = None;
+                let mut __f33: Option<Option<String>> = None;
+                let mut __f34: Option<Option<i64>> = None;
+                let mut __f35: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f36: Option<Option<String>> = None;
+                let mut __f37: Option<Option<String>> = None;
+                let mut __f38: Option<Option<String>> = None;
+                let mut __f39: Option<Option<String>> = None;
+                let mut __f40: Option<Option<String>> = None;
+                let mut __f41: Option<Option<String>> = None;
+                let mut __f42: Option<Option<String>> = None;
+                let mut __f43: Option<Option<String>> = None;
+                let mut __f44: Option<Option<String>> = None;
+                let mut __f45: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "accountNumber" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("accountNumber"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "allowDelivery" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("allowDelivery"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "basePriceDelivery" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("basePriceDelivery"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "canceled" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("canceled"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "comments" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("comments"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "companyId" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyId"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "currency" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("currency"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "customPriceDelivery" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("customPriceDelivery"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateAllowDelivery" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateAllowDelivery"),
+                                );
+                            }
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "dateCanceled" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateCanceled"),
+                                );
+                            }
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "dateDeducted" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateDeducted"),
+                                );
+                            }
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "dateInsert" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateInsert"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateMarked" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateMarked"),
+                                );
+                            }
+                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "dateResponsibleId" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateResponsibleId"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "deducted" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("deducted"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryDocDate" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryDocDate"),
+                                );
+                            }
+                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "deliveryDocNum" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryDocNum"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryId" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryId"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryName" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryName"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryXmlId" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryXmlId"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "discountPrice" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("discountPrice"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "empAllowDeliveryId" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empAllowDeliveryId"),
+                                );
+                            }
+                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "empCanceledId" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empCanceledId"),
+                                );
+                            }
+                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "empDeductedId" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empDeductedId"),
+                                );
+                            }
+                            __f23 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "empMarkedId" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empMarkedId"),
+                                );
+                            }
+                            __f24 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "empResponsibleId" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empResponsibleId"),
+                                );
+                            }
+                            __f25 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "externalDelivery" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("externalDelivery"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f27.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id1c" => {
+                            if __f28.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id1c"));
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "marked" => {
+                            if __f29.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("marked"));
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "orderId" => {
+                            if __f30.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("orderId"));
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "priceDelivery" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("priceDelivery"),
+                                );
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "reasonMarked" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("reasonMarked"),
+                                );
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "reasonUndoDeducted" => {
+                            if __f33.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("reasonUndoDeducted"),
+                                );
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "responsibleId" => {
+                            if __f34.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("responsibleId"),
+                                );
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "shipmentItems" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("shipmentItems"),
+                                );
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "statusId" => {
+                            if __f36.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("statusId"));
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "statusXmlId" => {
+                            if __f37.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("statusXmlId"),
+                                );
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "system" => {
+                            if __f38.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("system"));
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "trackingDescription" => {
+                            if __f39.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("trackingDescription"),
+                                );
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "trackingLastCheck" => {
+                            if __f40.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("trackingLastCheck"),
+                                );
+                            }
+                            __f40 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "trackingNumber" => {
+                            if __f41.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("trackingNumber"),
+                                );
+                            }
+                            __f41 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "trackingStatus" => {
+                            if __f42.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("trackingStatus"),
+                                );
+                            }
+                            __f42 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "updated1c" => {
+                            if __f43.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("updated1c"),
+                                );
+                            }
+                            __f43 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "version1c" => {
+                            if __f44.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("version1c"),
+                                );
+                            }
+                            __f44 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "xmlId" => {
+                            if __f45.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f45 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseShipment {
+                    account_number: __f0.unwrap_or_default(),
+                    allow_delivery: __f1.unwrap_or_default(),
+                    base_price_delivery: __f2.unwrap_or_default(),
+                    canceled: __f3.unwrap_or_default(),
+                    comments: __f4.unwrap_or_default(),
+                    company_id: __f5.unwrap_or_default(),
+                    currency: __f6.unwrap_or_default(),
+                    custom_price_delivery: __f7.unwrap_or_default(),
+                    date_allow_delivery: __f8.unwrap_or_default(),
+                    date_canceled: __f9.unwrap_or_default(),
+                    date_deducted: __f10.unwrap_or_default(),
+                    date_insert: __f11.unwrap_or_default(),
+                    date_marked: __f12.unwrap_or_default(),
+                    date_responsible_id: __f13.unwrap_or_default(),
+                    deducted: __f14.unwrap_or_default(),
+                    delivery_doc_date: __f15.unwrap_or_default(),
+                    delivery_doc_num: __f16.unwrap_or_default(),
+                    delivery_id: __f17.unwrap_or_default(),
+                    delivery_name: __f18.unwrap_or_default(),
+                    delivery_xml_id: __f19.unwrap_or_default(),
+                    discount_price: __f20.unwrap_or_default(),
+                    emp_allow_delivery_id: __f21.unwrap_or_default(),
+                    emp_canceled_id: __f22.unwrap_or_default(),
+                    emp_deducted_id: __f23.unwrap_or_default(),
+                    emp_marked_id: __f24.unwrap_or_default(),
+                    emp_responsible_id: __f25.unwrap_or_default(),
+                    external_delivery: __f26.unwrap_or_default(),
+                    id: __f27.unwrap_or_default(),
+                    id1c: __f28.unwrap_or_default(),
+                    marked: __f29.unwrap_or_default(),
+                    order_id: __f30.unwrap_or_default(),
+                    price_delivery: __f31.unwrap_or_default(),
+                    reason_marked: __f32.unwrap_or_default(),
+                    reason_undo_deducted: __f33.unwrap_or_default(),
+                    responsible_id: __f34.unwrap_or_default(),
+                    shipment_items: __f35.unwrap_or_default(),
+                    status_id: __f36.unwrap_or_default(),
+                    status_xml_id: __f37.unwrap_or_default(),
+                    system: __f38.unwrap_or_default(),
+                    tracking_description: __f39.unwrap_or_default(),
+                    tracking_last_check: __f40.unwrap_or_default(),
+                    tracking_number: __f41.unwrap_or_default(),
+                    tracking_status: __f42.unwrap_or_default(),
+                    updated1c: __f43.unwrap_or_default(),
+                    version1c: __f44.unwrap_or_default(),
+                    xml_id: __f45.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseShipment {
@@ -884,8 +2062,36 @@ pub async fn get_fields(
 }
 
 /// Parameters of `sale.shipment.getFields`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetFieldsRequest {}
+
+impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetFieldsRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetFieldsRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetFieldsRequest, A::Error> {
+                while map
+                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(GetFieldsRequest {})
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
+}
 
 impl crate::runtime::loose::Loose for GetFieldsRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
@@ -896,14 +2102,57 @@ impl crate::runtime::loose::Loose for GetFieldsRequest {
 }
 
 /// The `result` of `sale.shipment.getFields`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetFieldsResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipment: Option<GetFieldsResponseShipment>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetFieldsResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetFieldsResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetFieldsResponse, A::Error> {
+                let mut __f0: Option<Option<GetFieldsResponseShipment>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "shipment" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("shipment"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetFieldsResponseShipment>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetFieldsResponse {
+                    shipment: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetFieldsResponse {
@@ -914,313 +2163,963 @@ impl crate::runtime::loose::Loose for GetFieldsResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetFieldsResponseShipment {
-    #[serde(
-        rename = "accountNumber",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "allowDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "allowDelivery", skip_serializing_if = "Option::is_none")]
     pub allow_delivery: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "basePriceDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "basePriceDelivery", skip_serializing_if = "Option::is_none")]
     pub base_price_delivery: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub canceled: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "companyId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "customPriceDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "customPriceDelivery", skip_serializing_if = "Option::is_none")]
     pub custom_price_delivery: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "dateAllowDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateAllowDelivery", skip_serializing_if = "Option::is_none")]
     pub date_allow_delivery: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "dateCanceled",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateCanceled", skip_serializing_if = "Option::is_none")]
     pub date_canceled: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "dateDeducted",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateDeducted", skip_serializing_if = "Option::is_none")]
     pub date_deducted: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "dateInsert",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "dateMarked",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateMarked", skip_serializing_if = "Option::is_none")]
     pub date_marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "dateResponsibleId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateResponsibleId", skip_serializing_if = "Option::is_none")]
     pub date_responsible_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub deducted: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "deliveryDocDate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deliveryDocDate", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "deliveryDocNum",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deliveryDocNum", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_num: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "deliveryId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deliveryId", skip_serializing_if = "Option::is_none")]
     pub delivery_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "deliveryName",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deliveryName", skip_serializing_if = "Option::is_none")]
     pub delivery_name: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "deliveryXmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deliveryXmlId", skip_serializing_if = "Option::is_none")]
     pub delivery_xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "discountPrice",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "empAllowDeliveryId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empAllowDeliveryId", skip_serializing_if = "Option::is_none")]
     pub emp_allow_delivery_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "empCanceledId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empCanceledId", skip_serializing_if = "Option::is_none")]
     pub emp_canceled_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "empDeductedId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empDeductedId", skip_serializing_if = "Option::is_none")]
     pub emp_deducted_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "empMarkedId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
     pub emp_marked_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "empResponsibleId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empResponsibleId", skip_serializing_if = "Option::is_none")]
     pub emp_responsible_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "externalDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "externalDelivery", skip_serializing_if = "Option::is_none")]
     pub external_delivery: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "orderId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "priceDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "priceDelivery", skip_serializing_if = "Option::is_none")]
     pub price_delivery: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "reasonMarked",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "reasonUndoDeducted",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "reasonUndoDeducted", skip_serializing_if = "Option::is_none")]
     pub reason_undo_deducted: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "responsibleId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "statusId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "statusXmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "statusXmlId", skip_serializing_if = "Option::is_none")]
     pub status_xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "trackingDescription",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "trackingDescription", skip_serializing_if = "Option::is_none")]
     pub tracking_description: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "trackingLastCheck",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "trackingLastCheck", skip_serializing_if = "Option::is_none")]
     pub tracking_last_check: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "trackingNumber",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "trackingNumber", skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "trackingStatus",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "trackingStatus", skip_serializing_if = "Option::is_none")]
     pub tracking_status: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub updated1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "xmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseShipment {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetFieldsResponseShipment;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetFieldsResponseShipment")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetFieldsResponseShipment, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f3: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f4: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f5: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f6: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f7: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f8: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f9: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f10: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f11: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f12: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f13: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f14: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f15: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f16: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f17: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f18: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f19: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f20: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f21: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f22: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f23: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f24: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f25: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f26: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f27: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f28: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f29: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f30: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f31: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f32: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f33: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f34: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f35: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f36: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f37: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f38: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f39: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f40: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f41: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f42: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f43: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f44: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "accountNumber" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("accountNumber"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "allowDelivery" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("allowDelivery"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "basePriceDelivery" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("basePriceDelivery"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "canceled" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("canceled"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "comments" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("comments"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "companyId" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyId"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "currency" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("currency"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "customPriceDelivery" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("customPriceDelivery"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "dateAllowDelivery" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateAllowDelivery"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "dateCanceled" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateCanceled"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "dateDeducted" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateDeducted"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "dateInsert" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateInsert"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "dateMarked" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateMarked"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "dateResponsibleId" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateResponsibleId"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "deducted" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("deducted"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryDocDate" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryDocDate"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryDocNum" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryDocNum"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryId" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryId"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryName" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryName"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryXmlId" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryXmlId"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "discountPrice" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("discountPrice"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "empAllowDeliveryId" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empAllowDeliveryId"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "empCanceledId" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empCanceledId"),
+                                );
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "empDeductedId" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empDeductedId"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "empMarkedId" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empMarkedId"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "empResponsibleId" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empResponsibleId"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "externalDelivery" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("externalDelivery"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f27.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "id1c" => {
+                            if __f28.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id1c"));
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "marked" => {
+                            if __f29.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("marked"));
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "orderId" => {
+                            if __f30.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("orderId"));
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "priceDelivery" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("priceDelivery"),
+                                );
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "reasonMarked" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("reasonMarked"),
+                                );
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "reasonUndoDeducted" => {
+                            if __f33.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("reasonUndoDeducted"),
+                                );
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "responsibleId" => {
+                            if __f34.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("responsibleId"),
+                                );
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "statusId" => {
+                            if __f35.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("statusId"));
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "statusXmlId" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("statusXmlId"),
+                                );
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "system" => {
+                            if __f37.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("system"));
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "trackingDescription" => {
+                            if __f38.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("trackingDescription"),
+                                );
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "trackingLastCheck" => {
+                            if __f39.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("trackingLastCheck"),
+                                );
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "trackingNumber" => {
+                            if __f40.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("trackingNumber"),
+                                );
+                            }
+                            __f40 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "trackingStatus" => {
+                            if __f41.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("trackingStatus"),
+                                );
+                            }
+                            __f41 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "updated1c" => {
+                            if __f42.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("updated1c"),
+                                );
+                            }
+                            __f42 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "version1c" => {
+                            if __f43.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("version1c"),
+                                );
+                            }
+                            __f43 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "xmlId" => {
+                            if __f44.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f44 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetFieldsResponseShipment {
+                    account_number: __f0.unwrap_or_default(),
+                    allow_delivery: __f1.unwrap_or_default(),
+                    base_price_delivery: __f2.unwrap_or_default(),
+                    canceled: __f3.unwrap_or_default(),
+                    comments: __f4.unwrap_or_default(),
+                    company_id: __f5.unwrap_or_default(),
+                    currency: __f6.unwrap_or_default(),
+                    custom_price_delivery: __f7.unwrap_or_default(),
+                    date_allow_delivery: __f8.unwrap_or_default(),
+                    date_canceled: __f9.unwrap_or_default(),
+                    date_deducted: __f10.unwrap_or_default(),
+                    date_insert: __f11.unwrap_or_default(),
+                    date_marked: __f12.unwrap_or_default(),
+                    date_responsible_id: __f13.unwrap_or_default(),
+                    deducted: __f14.unwrap_or_default(),
+                    delivery_doc_date: __f15.unwrap_or_default(),
+                    delivery_doc_num: __f16.unwrap_or_default(),
+                    delivery_id: __f17.unwrap_or_default(),
+                    delivery_name: __f18.unwrap_or_default(),
+                    delivery_xml_id: __f19.unwrap_or_default(),
+                    discount_price: __f20.unwrap_or_default(),
+                    emp_allow_delivery_id: __f21.unwrap_or_default(),
+                    emp_canceled_id: __f22.unwrap_or_default(),
+                    emp_deducted_id: __f23.unwrap_or_default(),
+                    emp_marked_id: __f24.unwrap_or_default(),
+                    emp_responsible_id: __f25.unwrap_or_default(),
+                    external_delivery: __f26.unwrap_or_default(),
+                    id: __f27.unwrap_or_default(),
+                    id1c: __f28.unwrap_or_default(),
+                    marked: __f29.unwrap_or_default(),
+                    order_id: __f30.unwrap_or_default(),
+                    price_delivery: __f31.unwrap_or_default(),
+                    reason_marked: __f32.unwrap_or_default(),
+                    reason_undo_deducted: __f33.unwrap_or_default(),
+                    responsible_id: __f34.unwrap_or_default(),
+                    status_id: __f35.unwrap_or_default(),
+                    status_xml_id: __f36.unwrap_or_default(),
+                    system: __f37.unwrap_or_default(),
+                    tracking_description: __f38.unwrap_or_default(),
+                    tracking_last_check: __f39.unwrap_or_default(),
+                    tracking_number: __f40.unwrap_or_default(),
+                    tracking_status: __f41.unwrap_or_default(),
+                    updated1c: __f42.unwrap_or_default(),
+                    version1c: __f43.unwrap_or_default(),
+                    xml_id: __f44.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetFieldsResponseShipment {
@@ -1249,32 +3148,110 @@ pub async fn list(
 }
 
 /// Parameters of `sale.shipment.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequest, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "filter" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("filter"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "order" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("order"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "select" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("select"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "start" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("start"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequest {
+                    filter: __f0.unwrap_or_default(),
+                    order: __f1.unwrap_or_default(),
+                    select: __f2.unwrap_or_default(),
+                    start: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequest {
@@ -1286,14 +3263,61 @@ impl crate::runtime::loose::Loose for ListRequest {
 }
 
 /// The `result` of `sale.shipment.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipments: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListResponse, A::Error> {
+                let mut __f0: Option<
+                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "shipments" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("shipments"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListResponse {
+                    shipments: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListResponse {
@@ -1320,11 +3344,64 @@ pub async fn update(
 }
 
 /// Parameters of `sale.shipment.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: UpdateRequestFields,
     pub id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<UpdateRequestFields> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<UpdateRequestFields>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {
@@ -1335,82 +3412,250 @@ impl crate::runtime::loose::Loose for UpdateRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestFields {
-    #[serde(rename = "allowDelivery", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "allowDelivery")]
     pub allow_delivery: UpdateRequestFieldsAllowDelivery,
-    #[serde(
-        rename = "basePriceDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "basePriceDelivery", skip_serializing_if = "Option::is_none")]
     pub base_price_delivery: Option<f64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    #[serde(
-        rename = "companyId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub deducted: UpdateRequestFieldsDeducted,
     /// Format: `date-time`.
-    #[serde(
-        rename = "deliveryDocDate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deliveryDocDate", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_date: Option<String>,
-    #[serde(
-        rename = "deliveryDocNum",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deliveryDocNum", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_num: Option<String>,
     #[serde(rename = "deliveryId")]
     pub delivery_id: ::serde_json::Value,
-    #[serde(
-        rename = "priceDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "priceDelivery", skip_serializing_if = "Option::is_none")]
     pub price_delivery: Option<f64>,
     #[serde(
         rename = "responsibleId",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub responsible_id: ::serde_json::Value,
-    #[serde(
-        rename = "statusId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "statusId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub status_id: ::serde_json::Value,
-    #[serde(
-        rename = "trackingNumber",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "trackingNumber", skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,
-    #[serde(
-        rename = "xmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestFields, A::Error> {
+                let mut __f0: Option<UpdateRequestFieldsAllowDelivery> = None;
+                let mut __f1: Option<Option<f64>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                let mut __f4: Option<UpdateRequestFieldsDeducted> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __f8: Option<Option<f64>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
+                let mut __f10: Option<::serde_json::Value> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "allowDelivery" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("allowDelivery"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            UpdateRequestFieldsAllowDelivery,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "basePriceDelivery" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("basePriceDelivery"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "comments" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("comments"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "companyId" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyId"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "deducted" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("deducted"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            UpdateRequestFieldsDeducted,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryDocDate" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryDocDate"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryDocNum" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryDocNum"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryId" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryId"),
+                                );
+                            }
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "priceDelivery" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("priceDelivery"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "responsibleId" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("responsibleId"),
+                                );
+                            }
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "statusId" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("statusId"));
+                            }
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "trackingNumber" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("trackingNumber"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "xmlId" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestFields {
+                    allow_delivery: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "allowDelivery",
+                        ))?,
+                    base_price_delivery: __f1.unwrap_or_default(),
+                    comments: __f2.unwrap_or_default(),
+                    company_id: __f3.unwrap_or_default(),
+                    deducted: __f4
+                        .ok_or_else(|| ::serde::de::Error::missing_field("deducted"))?,
+                    delivery_doc_date: __f5.unwrap_or_default(),
+                    delivery_doc_num: __f6.unwrap_or_default(),
+                    delivery_id: __f7
+                        .ok_or_else(|| ::serde::de::Error::missing_field("deliveryId"))?,
+                    price_delivery: __f8.unwrap_or_default(),
+                    responsible_id: __f9.unwrap_or_default(),
+                    status_id: __f10.unwrap_or_default(),
+                    tracking_number: __f11.unwrap_or_default(),
+                    xml_id: __f12.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestFields {
@@ -1540,14 +3785,57 @@ impl crate::runtime::loose::Loose for UpdateRequestFieldsDeducted {
 }
 
 /// The `result` of `sale.shipment.update`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipment: Option<UpdateResponseShipment>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateResponse, A::Error> {
+                let mut __f0: Option<Option<UpdateResponseShipment>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "shipment" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("shipment"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<UpdateResponseShipment>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateResponse {
+                    shipment: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateResponse {
@@ -1558,315 +3846,786 @@ impl crate::runtime::loose::Loose for UpdateResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateResponseShipment {
-    #[serde(
-        rename = "accountNumber",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<String>,
-    #[serde(
-        rename = "allowDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "allowDelivery", skip_serializing_if = "Option::is_none")]
     pub allow_delivery: Option<String>,
-    #[serde(
-        rename = "basePriceDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "basePriceDelivery", skip_serializing_if = "Option::is_none")]
     pub base_price_delivery: Option<f64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub canceled: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    #[serde(
-        rename = "companyId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "companyId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub company_id: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
-    #[serde(
-        rename = "customPriceDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "customPriceDelivery", skip_serializing_if = "Option::is_none")]
     pub custom_price_delivery: Option<String>,
-    #[serde(
-        rename = "dateAllowDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateAllowDelivery", skip_serializing_if = "Option::is_none")]
     pub date_allow_delivery: Option<String>,
     #[serde(
         rename = "dateCanceled",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_canceled: ::serde_json::Value,
-    #[serde(
-        rename = "dateDeducted",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateDeducted", skip_serializing_if = "Option::is_none")]
     pub date_deducted: Option<String>,
-    #[serde(
-        rename = "dateInsert",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<String>,
-    #[serde(
-        rename = "dateMarked",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "dateMarked", skip_serializing_if = "::serde_json::Value::is_null")]
     pub date_marked: ::serde_json::Value,
-    #[serde(
-        rename = "dateResponsibleId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "dateResponsibleId", skip_serializing_if = "Option::is_none")]
     pub date_responsible_id: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub deducted: Option<String>,
-    #[serde(
-        rename = "deliveryDocDate",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deliveryDocDate", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_date: Option<String>,
-    #[serde(
-        rename = "deliveryDocNum",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deliveryDocNum", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_num: Option<String>,
-    #[serde(
-        rename = "deliveryId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deliveryId", skip_serializing_if = "Option::is_none")]
     pub delivery_id: Option<i64>,
-    #[serde(
-        rename = "deliveryName",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deliveryName", skip_serializing_if = "Option::is_none")]
     pub delivery_name: Option<String>,
-    #[serde(
-        rename = "deliveryXmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deliveryXmlId", skip_serializing_if = "Option::is_none")]
     pub delivery_xml_id: Option<String>,
-    #[serde(
-        rename = "discountPrice",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<i64>,
-    #[serde(
-        rename = "empAllowDeliveryId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empAllowDeliveryId", skip_serializing_if = "Option::is_none")]
     pub emp_allow_delivery_id: Option<i64>,
     #[serde(
         rename = "empCanceledId",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_canceled_id: ::serde_json::Value,
-    #[serde(
-        rename = "empDeductedId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empDeductedId", skip_serializing_if = "Option::is_none")]
     pub emp_deducted_id: Option<i64>,
     #[serde(
         rename = "empMarkedId",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_marked_id: ::serde_json::Value,
-    #[serde(
-        rename = "empResponsibleId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "empResponsibleId", skip_serializing_if = "Option::is_none")]
     pub emp_responsible_id: Option<i64>,
-    #[serde(
-        rename = "externalDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "externalDelivery", skip_serializing_if = "Option::is_none")]
     pub external_delivery: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id1c: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<String>,
-    #[serde(
-        rename = "orderId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
-    #[serde(
-        rename = "priceDelivery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "priceDelivery", skip_serializing_if = "Option::is_none")]
     pub price_delivery: Option<f64>,
-    #[serde(
-        rename = "reasonMarked",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<String>,
-    #[serde(
-        rename = "reasonUndoDeducted",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "reasonUndoDeducted", skip_serializing_if = "Option::is_none")]
     pub reason_undo_deducted: Option<String>,
-    #[serde(
-        rename = "responsibleId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
-    #[serde(
-        rename = "shipmentItems",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "shipmentItems", skip_serializing_if = "Option::is_none")]
     pub shipment_items: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "statusId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
-    #[serde(
-        rename = "statusXmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "statusXmlId", skip_serializing_if = "Option::is_none")]
     pub status_xml_id: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system: Option<String>,
-    #[serde(
-        rename = "trackingDescription",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "trackingDescription", skip_serializing_if = "Option::is_none")]
     pub tracking_description: Option<String>,
-    #[serde(
-        rename = "trackingLastCheck",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "trackingLastCheck", skip_serializing_if = "Option::is_none")]
     pub tracking_last_check: Option<String>,
-    #[serde(
-        rename = "trackingNumber",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "trackingNumber", skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,
-    #[serde(
-        rename = "trackingStatus",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "trackingStatus", skip_serializing_if = "Option::is_none")]
     pub tracking_status: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub updated1c: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<String>,
-    #[serde(
-        rename = "xmlId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateResponseShipment {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateResponseShipment;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateResponseShipment")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateResponseShipment, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<f64>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<::serde_json::Value> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<i64>> = None;
+                let mut __f18: Option<Option<String>> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<i64>> = None;
+                let mut __f21: Option<Option<i64>> = None;
+                let mut __f22: Option<::serde_json::Value> = None;
+                let mut __f23: Option<Option<i64>> = None;
+                let mut __f24: Option<::serde_json::Value> = None;
+                let mut __f25: Option<Option<i64>> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<Option<i64>> = None;
+                let mut __f28: Option<Option<String>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<i64>> = None;
+                let mut __f31: Option<Option<f64>> = None;
+                let mut __f32: Option<Option<String>> = None;
+                let mut __f33: Option<Option<String>> = None;
+                let mut __f34: Option<Option<i64>> = None;
+                let mut __f35: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f36: Option<Option<String>> = None;
+                let mut __f37: Option<Option<String>> = None;
+                let mut __f38: Option<Option<String>> = None;
+                let mut __f39: Option<Option<String>> = None;
+                let mut __f40: Option<Option<String>> = None;
+                let mut __f41: Option<Option<String>> = None;
+                let mut __f42: Option<Option<String>> = None;
+                let mut __f43: Option<Option<String>> = None;
+                let mut __f44: Option<Option<String>> = None;
+                let mut __f45: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "accountNumber" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("accountNumber"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "allowDelivery" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("allowDelivery"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "basePriceDelivery" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("basePriceDelivery"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "canceled" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("canceled"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "comments" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("comments"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "companyId" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyId"),
+                                );
+                            }
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "currency" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("currency"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "customPriceDelivery" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("customPriceDelivery"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateAllowDelivery" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateAllowDelivery"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateCanceled" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateCanceled"),
+                                );
+                            }
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "dateDeducted" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateDeducted"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateInsert" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateInsert"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "dateMarked" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateMarked"),
+                                );
+                            }
+                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "dateResponsibleId" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("dateResponsibleId"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "deducted" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("deducted"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryDocDate" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryDocDate"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryDocNum" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryDocNum"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryId" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryId"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryName" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryName"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "deliveryXmlId" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("deliveryXmlId"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "discountPrice" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("discountPrice"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "empAllowDeliveryId" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empAllowDeliveryId"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "empCanceledId" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empCanceledId"),
+                                );
+                            }
+                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "empDeductedId" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empDeductedId"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "empMarkedId" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empMarkedId"),
+                                );
+                            }
+                            __f24 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "empResponsibleId" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("empResponsibleId"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "externalDelivery" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("externalDelivery"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f27.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id1c" => {
+                            if __f28.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id1c"));
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "marked" => {
+                            if __f29.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("marked"));
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "orderId" => {
+                            if __f30.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("orderId"));
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "priceDelivery" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("priceDelivery"),
+                                );
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "reasonMarked" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("reasonMarked"),
+                                );
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "reasonUndoDeducted" => {
+                            if __f33.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("reasonUndoDeducted"),
+                                );
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "responsibleId" => {
+                            if __f34.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("responsibleId"),
+                                );
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "shipmentItems" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("shipmentItems"),
+                                );
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "statusId" => {
+                            if __f36.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("statusId"));
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "statusXmlId" => {
+                            if __f37.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("statusXmlId"),
+                                );
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "system" => {
+                            if __f38.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("system"));
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "trackingDescription" => {
+                            if __f39.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("trackingDescription"),
+                                );
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "trackingLastCheck" => {
+                            if __f40.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("trackingLastCheck"),
+                                );
+                            }
+                            __f40 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "trackingNumber" => {
+                            if __f41.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("trackingNumber"),
+                                );
+                            }
+                            __f41 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "trackingStatus" => {
+                            if __f42.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("trackingStatus"),
+                                );
+                            }
+                            __f42 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "updated1c" => {
+                            if __f43.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("updated1c"),
+                                );
+                            }
+                            __f43 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "version1c" => {
+                            if __f44.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("version1c"),
+                                );
+                            }
+                            __f44 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "xmlId" => {
+                            if __f45.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("xmlId"));
+                            }
+                            __f45 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateResponseShipment {
+                    account_number: __f0.unwrap_or_default(),
+                    allow_delivery: __f1.unwrap_or_default(),
+                    base_price_delivery: __f2.unwrap_or_default(),
+                    canceled: __f3.unwrap_or_default(),
+                    comments: __f4.unwrap_or_default(),
+                    company_id: __f5.unwrap_or_default(),
+                    currency: __f6.unwrap_or_default(),
+                    custom_price_delivery: __f7.unwrap_or_default(),
+                    date_allow_delivery: __f8.unwrap_or_default(),
+                    date_canceled: __f9.unwrap_or_default(),
+                    date_deducted: __f10.unwrap_or_default(),
+                    date_insert: __f11.unwrap_or_default(),
+                    date_marked: __f12.unwrap_or_default(),
+                    date_responsible_id: __f13.unwrap_or_default(),
+                    deducted: __f14.unwrap_or_default(),
+                    delivery_doc_date: __f15.unwrap_or_default(),
+                    delivery_doc_num: __f16.unwrap_or_default(),
+                    delivery_id: __f17.unwrap_or_default(),
+                    delivery_name: __f18.unwrap_or_default(),
+                    delivery_xml_id: __f19.unwrap_or_default(),
+                    discount_price: __f20.unwrap_or_default(),
+                    emp_allow_delivery_id: __f21.unwrap_or_default(),
+                    emp_canceled_id: __f22.unwrap_or_default(),
+                    emp_deducted_id: __f23.unwrap_or_default(),
+                    emp_marked_id: __f24.unwrap_or_default(),
+                    emp_responsible_id: __f25.unwrap_or_default(),
+                    external_delivery: __f26.unwrap_or_default(),
+                    id: __f27.unwrap_or_default(),
+                    id1c: __f28.unwrap_or_default(),
+                    marked: __f29.unwrap_or_default(),
+                    order_id: __f30.unwrap_or_default(),
+                    price_delivery: __f31.unwrap_or_default(),
+                    reason_marked: __f32.unwrap_or_default(),
+                    reason_undo_deducted: __f33.unwrap_or_default(),
+                    responsible_id: __f34.unwrap_or_default(),
+                    shipment_items: __f35.unwrap_or_default(),
+                    status_id: __f36.unwrap_or_default(),
+                    status_xml_id: __f37.unwrap_or_default(),
+                    system: __f38.unwrap_or_default(),
+                    tracking_description: __f39.unwrap_or_default(),
+                    tracking_last_check: __f40.unwrap_or_default(),
+                    tracking_number: __f41.unwrap_or_default(),
+                    tracking_status: __f42.unwrap_or_default(),
+                    updated1c: __f43.unwrap_or_default(),
+                    version1c: __f44.unwrap_or_default(),
+                    xml_id: __f45.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateResponseShipment {

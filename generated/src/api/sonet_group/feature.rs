@@ -15,14 +15,88 @@ pub async fn access(
 }
 
 /// Parameters of `sonet_group.feature.access`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AccessRequest {
-    #[serde(rename = "FEATURE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "FEATURE")]
     pub feature: AccessRequestFeature,
-    #[serde(rename = "GROUP_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "GROUP_ID")]
     pub group_id: i64,
-    #[serde(rename = "OPERATION", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "OPERATION")]
     pub operation: String,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AccessRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AccessRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AccessRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AccessRequest, A::Error> {
+                let mut __f0: Option<AccessRequestFeature> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FEATURE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FEATURE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<AccessRequestFeature>::default(),
+                                    )?,
+                            );
+                        }
+                        "GROUP_ID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("GROUP_ID"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "OPERATION" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("OPERATION"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AccessRequest {
+                    feature: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("FEATURE"))?,
+                    group_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("GROUP_ID"))?,
+                    operation: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("OPERATION"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AccessRequest {

@@ -16,14 +16,86 @@ pub async fn add(
 }
 
 /// Parameters of `task.dependence.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(rename = "linkType", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "linkType")]
     pub link_type: AddRequestLinkType,
-    #[serde(rename = "taskIdFrom", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "taskIdFrom")]
     pub task_id_from: i64,
-    #[serde(rename = "taskIdTo", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "taskIdTo")]
     pub task_id_to: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<AddRequestLinkType> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "linkType" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("linkType"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<AddRequestLinkType>::default(),
+                                    )?,
+                            );
+                        }
+                        "taskIdFrom" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("taskIdFrom"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "taskIdTo" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("taskIdTo"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    link_type: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("linkType"))?,
+                    task_id_from: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("taskIdFrom"))?,
+                    task_id_to: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("taskIdTo"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -114,12 +186,70 @@ pub async fn delete(
 }
 
 /// Parameters of `task.dependence.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(rename = "taskIdFrom", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "taskIdFrom")]
     pub task_id_from: i64,
-    #[serde(rename = "taskIdTo", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "taskIdTo")]
     pub task_id_to: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "taskIdFrom" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("taskIdFrom"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "taskIdTo" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("taskIdTo"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    task_id_from: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("taskIdFrom"))?,
+                    task_id_to: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("taskIdTo"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {

@@ -41,15 +41,57 @@ pub async fn add(
 }
 
 /// Parameters of `task.item.add`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(
-        rename = "TASKDATA",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TASKDATA", skip_serializing_if = "Option::is_none")]
     pub taskdata: Option<Vec<::serde_json::Value>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "TASKDATA" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASKDATA"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    taskdata: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -80,27 +122,75 @@ pub async fn addfile(
 }
 
 /// Parameters of `task.item.addfile`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddfileRequest {
-    #[serde(
-        rename = "CONTENT",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "CONTENT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub content: ::serde_json::Value,
-    #[serde(
-        rename = "NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "TASK_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TASK_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub task_id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddfileRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddfileRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddfileRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddfileRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CONTENT" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CONTENT"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "NAME" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TASK_ID" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASK_ID"));
+                            }
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddfileRequest {
+                    content: __f0.unwrap_or_default(),
+                    name: __f1.unwrap_or_default(),
+                    task_id: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddfileRequest {
@@ -131,22 +221,70 @@ pub async fn addtofavorite(
 }
 
 /// Parameters of `task.item.addtofavorite`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddtofavoriteRequest {
-    #[serde(
-        rename = "PARAMS",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub params: ::serde_json::Value,
-    #[serde(
-        rename = "TASK_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TASK_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub task_id: ::serde_json::Value,
-    #[serde(default, skip_serializing_if = "::serde_json::Value::is_null")]
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub auth: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddtofavoriteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddtofavoriteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddtofavoriteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddtofavoriteRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "PARAMS" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PARAMS"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "TASK_ID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASK_ID"));
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "auth" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("auth"));
+                            }
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddtofavoriteRequest {
+                    params: __f0.unwrap_or_default(),
+                    task_id: __f1.unwrap_or_default(),
+                    auth: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddtofavoriteRequest {
@@ -177,14 +315,50 @@ pub async fn approve(
 }
 
 /// Parameters of `task.item.approve`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ApproveRequest {
-    #[serde(
-        rename = "TASKID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ApproveRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ApproveRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ApproveRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ApproveRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "TASKID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASKID"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ApproveRequest {
+                    taskid: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ApproveRequest {
@@ -215,14 +389,50 @@ pub async fn complete(
 }
 
 /// Parameters of `task.item.complete`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct CompleteRequest {
-    #[serde(
-        rename = "TASKID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = CompleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CompleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CompleteRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "TASKID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASKID"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CompleteRequest {
+                    taskid: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for CompleteRequest {
@@ -253,14 +463,50 @@ pub async fn defer(
 }
 
 /// Parameters of `task.item.defer`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct DeferRequest {
-    #[serde(
-        rename = "TASKID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeferRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeferRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeferRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeferRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "TASKID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASKID"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeferRequest {
+                    taskid: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeferRequest {
@@ -291,20 +537,60 @@ pub async fn delegate(
 }
 
 /// Parameters of `task.item.delegate`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct DelegateRequest {
-    #[serde(
-        rename = "TASKID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
-    #[serde(
-        rename = "USERID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "USERID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub userid: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DelegateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DelegateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DelegateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DelegateRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "TASKID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASKID"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "USERID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("USERID"));
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DelegateRequest {
+                    taskid: __f0.unwrap_or_default(),
+                    userid: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DelegateRequest {
@@ -335,14 +621,50 @@ pub async fn delete(
 }
 
 /// Parameters of `task.item.delete`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(
-        rename = "TASKID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "TASKID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASKID"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    taskid: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -373,22 +695,75 @@ pub async fn deletefile(
 }
 
 /// Parameters of `task.item.deletefile`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct DeletefileRequest {
     #[serde(
         rename = "ATTACHMENT_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub attachment_id: ::serde_json::Value,
-    #[serde(
-        rename = "TASK_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TASK_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub task_id: ::serde_json::Value,
-    #[serde(default, skip_serializing_if = "::serde_json::Value::is_null")]
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub auth: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeletefileRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeletefileRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeletefileRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeletefileRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ATTACHMENT_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ATTACHMENT_ID"),
+                                );
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "TASK_ID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASK_ID"));
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "auth" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("auth"));
+                            }
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeletefileRequest {
+                    attachment_id: __f0.unwrap_or_default(),
+                    task_id: __f1.unwrap_or_default(),
+                    auth: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeletefileRequest {
@@ -419,22 +794,70 @@ pub async fn deletefromfavorite(
 }
 
 /// Parameters of `task.item.deletefromfavorite`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct DeletefromfavoriteRequest {
-    #[serde(
-        rename = "PARAMS",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub params: ::serde_json::Value,
-    #[serde(
-        rename = "TASK_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TASK_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub task_id: ::serde_json::Value,
-    #[serde(default, skip_serializing_if = "::serde_json::Value::is_null")]
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub auth: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeletefromfavoriteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeletefromfavoriteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeletefromfavoriteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeletefromfavoriteRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "PARAMS" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PARAMS"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "TASK_ID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASK_ID"));
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "auth" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("auth"));
+                            }
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeletefromfavoriteRequest {
+                    params: __f0.unwrap_or_default(),
+                    task_id: __f1.unwrap_or_default(),
+                    auth: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeletefromfavoriteRequest {
@@ -465,14 +888,50 @@ pub async fn disapprove(
 }
 
 /// Parameters of `task.item.disapprove`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct DisapproveRequest {
-    #[serde(
-        rename = "TASKID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DisapproveRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DisapproveRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DisapproveRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DisapproveRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "TASKID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASKID"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DisapproveRequest {
+                    taskid: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DisapproveRequest {
@@ -503,14 +962,50 @@ pub async fn getallowedactions(
 }
 
 /// Parameters of `task.item.getallowedactions`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetallowedactionsRequest {
-    #[serde(
-        rename = "TASKID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetallowedactionsRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetallowedactionsRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetallowedactionsRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetallowedactionsRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "TASKID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASKID"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetallowedactionsRequest {
+                    taskid: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetallowedactionsRequest {
@@ -541,14 +1036,50 @@ pub async fn getallowedtaskactionsasstrings(
 }
 
 /// Parameters of `task.item.getallowedtaskactionsasstrings`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetallowedtaskactionsasstringsRequest {
-    #[serde(
-        rename = "TASKID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetallowedtaskactionsasstringsRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetallowedtaskactionsasstringsRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetallowedtaskactionsasstringsRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetallowedtaskactionsasstringsRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "TASKID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASKID"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetallowedtaskactionsasstringsRequest {
+                    taskid: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetallowedtaskactionsasstringsRequest {
@@ -579,14 +1110,50 @@ pub async fn getdata(
 }
 
 /// Parameters of `task.item.getdata`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetdataRequest {
-    #[serde(
-        rename = "TASKID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetdataRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetdataRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetdataRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetdataRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "TASKID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASKID"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetdataRequest {
+                    taskid: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetdataRequest {
@@ -617,14 +1184,50 @@ pub async fn getdependson(
 }
 
 /// Parameters of `task.item.getdependson`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetdependsonRequest {
-    #[serde(
-        rename = "TASKID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetdependsonRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetdependsonRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetdependsonRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetdependsonRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "TASKID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASKID"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetdependsonRequest {
+                    taskid: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetdependsonRequest {
@@ -655,20 +1258,60 @@ pub async fn getdescription(
 }
 
 /// Parameters of `task.item.getdescription`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetdescriptionRequest {
-    #[serde(
-        rename = "FORMAT",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "FORMAT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub format: ::serde_json::Value,
-    #[serde(
-        rename = "TASKID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetdescriptionRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetdescriptionRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetdescriptionRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetdescriptionRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FORMAT" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FORMAT"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "TASKID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASKID"));
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetdescriptionRequest {
+                    format: __f0.unwrap_or_default(),
+                    taskid: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetdescriptionRequest {
@@ -699,14 +1342,50 @@ pub async fn getfiles(
 }
 
 /// Parameters of `task.item.getfiles`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetfilesRequest {
-    #[serde(
-        rename = "TASKID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetfilesRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetfilesRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetfilesRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetfilesRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "TASKID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASKID"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetfilesRequest {
+                    taskid: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetfilesRequest {
@@ -737,8 +1416,36 @@ pub async fn getmanifest(
 }
 
 /// Parameters of `task.item.getmanifest`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetmanifestRequest {}
+
+impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetmanifestRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetmanifestRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetmanifestRequest, A::Error> {
+                while map
+                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(GetmanifestRequest {})
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
+}
 
 impl crate::runtime::loose::Loose for GetmanifestRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
@@ -768,20 +1475,60 @@ pub async fn isactionallowed(
 }
 
 /// Parameters of `task.item.isactionallowed`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct IsactionallowedRequest {
-    #[serde(
-        rename = "ACTIONID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "ACTIONID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub actionid: ::serde_json::Value,
-    #[serde(
-        rename = "TASKID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for IsactionallowedRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = IsactionallowedRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct IsactionallowedRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<IsactionallowedRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIONID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIONID"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "TASKID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASKID"));
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(IsactionallowedRequest {
+                    actionid: __f0.unwrap_or_default(),
+                    taskid: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for IsactionallowedRequest {
@@ -812,36 +1559,112 @@ pub async fn list(
 }
 
 /// Parameters of `task.item.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(
-        rename = "FILTER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "ORDER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
     pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "PARAMS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
     pub params: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "SELECT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<::serde_json::Value>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequest, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FILTER" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FILTER"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "ORDER" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ORDER"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "PARAMS" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PARAMS"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SELECT" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SELECT"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequest {
+                    filter: __f0.unwrap_or_default(),
+                    order: __f1.unwrap_or_default(),
+                    params: __f2.unwrap_or_default(),
+                    select: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequest {
@@ -872,14 +1695,50 @@ pub async fn renew(
 }
 
 /// Parameters of `task.item.renew`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct RenewRequest {
-    #[serde(
-        rename = "TASKID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for RenewRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = RenewRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RenewRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RenewRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "TASKID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASKID"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RenewRequest {
+                    taskid: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for RenewRequest {
@@ -910,14 +1769,50 @@ pub async fn startexecution(
 }
 
 /// Parameters of `task.item.startexecution`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct StartexecutionRequest {
-    #[serde(
-        rename = "TASKID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for StartexecutionRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = StartexecutionRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct StartexecutionRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StartexecutionRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "TASKID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASKID"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StartexecutionRequest {
+                    taskid: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for StartexecutionRequest {
@@ -948,20 +1843,60 @@ pub async fn update(
 }
 
 /// Parameters of `task.item.update`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(
-        rename = "TASKDATA",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TASKDATA", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskdata: ::serde_json::Value,
-    #[serde(
-        rename = "TASKID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "TASKDATA" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASKDATA"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "TASKID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASKID"));
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    taskdata: __f0.unwrap_or_default(),
+                    taskid: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {

@@ -15,26 +15,106 @@ pub async fn attach_transcription(
 }
 
 /// Parameters of `telephony.call.attachTranscription`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AttachTranscriptionRequest {
-    #[serde(rename = "CALL_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CALL_ID")]
     pub call_id: String,
-    #[serde(
-        rename = "COST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COST", skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,
-    #[serde(
-        rename = "COST_CURRENCY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COST_CURRENCY", skip_serializing_if = "Option::is_none")]
     pub cost_currency: Option<String>,
-    #[serde(rename = "MESSAGES", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "MESSAGES")]
     pub messages: Vec<AttachTranscriptionRequestMessagesItem>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AttachTranscriptionRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AttachTranscriptionRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AttachTranscriptionRequest, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<Option<f64>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Vec<AttachTranscriptionRequestMessagesItem>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CALL_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CALL_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "COST" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COST"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COST_CURRENCY" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COST_CURRENCY"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MESSAGES" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MESSAGES"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Vec<AttachTranscriptionRequestMessagesItem>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AttachTranscriptionRequest {
+                    call_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CALL_ID"))?,
+                    cost: __f1.unwrap_or_default(),
+                    cost_currency: __f2.unwrap_or_default(),
+                    messages: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGES"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AttachTranscriptionRequest {
@@ -45,16 +125,105 @@ impl crate::runtime::loose::Loose for AttachTranscriptionRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AttachTranscriptionRequestMessagesItem {
-    #[serde(rename = "MESSAGE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "MESSAGE")]
     pub message: String,
-    #[serde(rename = "SIDE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "SIDE")]
     pub side: AttachTranscriptionRequestMessagesItemSide,
-    #[serde(rename = "START_TIME", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "START_TIME")]
     pub start_time: i64,
-    #[serde(rename = "STOP_TIME", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "STOP_TIME")]
     pub stop_time: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequestMessagesItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AttachTranscriptionRequestMessagesItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AttachTranscriptionRequestMessagesItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AttachTranscriptionRequestMessagesItem, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<AttachTranscriptionRequestMessagesItemSide> = None;
+                let mut __f2: Option<i64> = None;
+                let mut __f3: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "MESSAGE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "SIDE" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SIDE"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            AttachTranscriptionRequestMessagesItemSide,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "START_TIME" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("START_TIME"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "STOP_TIME" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("STOP_TIME"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AttachTranscriptionRequestMessagesItem {
+                    message: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE"))?,
+                    side: __f1.ok_or_else(|| ::serde::de::Error::missing_field("SIDE"))?,
+                    start_time: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("START_TIME"))?,
+                    stop_time: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("STOP_TIME"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AttachTranscriptionRequestMessagesItem {
@@ -125,15 +294,57 @@ impl crate::runtime::loose::Loose for AttachTranscriptionRequestMessagesItemSide
 }
 
 /// The `result` of `telephony.call.attachTranscription`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AttachTranscriptionResponse {
-    #[serde(
-        rename = "TRANSCRIPT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TRANSCRIPT_ID", skip_serializing_if = "Option::is_none")]
     pub transcript_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AttachTranscriptionResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AttachTranscriptionResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AttachTranscriptionResponse, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "TRANSCRIPT_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TRANSCRIPT_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AttachTranscriptionResponse {
+                    transcript_id: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AttachTranscriptionResponse {

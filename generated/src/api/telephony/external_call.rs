@@ -20,31 +20,107 @@ pub async fn attach_record(
 }
 
 /// Parameters of `telephony.externalCall.attachRecord`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AttachRecordRequest {
-    #[serde(rename = "CALL_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CALL_ID")]
     pub call_id: String,
-    #[serde(
-        rename = "FILENAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FILENAME", skip_serializing_if = "Option::is_none")]
     pub filename: Option<AttachRecordRequestFilename>,
-    #[serde(
-        rename = "FILE_CONTENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FILE_CONTENT", skip_serializing_if = "Option::is_none")]
     pub file_content: Option<String>,
-    #[serde(
-        rename = "RECORD_URL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RECORD_URL", skip_serializing_if = "Option::is_none")]
     pub record_url: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AttachRecordRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AttachRecordRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AttachRecordRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AttachRecordRequest, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<Option<AttachRecordRequestFilename>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CALL_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CALL_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "FILENAME" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FILENAME"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AttachRecordRequestFilename>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "FILE_CONTENT" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("FILE_CONTENT"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RECORD_URL" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RECORD_URL"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AttachRecordRequest {
+                    call_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CALL_ID"))?,
+                    filename: __f1.unwrap_or_default(),
+                    file_content: __f2.unwrap_or_default(),
+                    record_url: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AttachRecordRequest {
@@ -115,15 +191,55 @@ impl crate::runtime::loose::Loose for AttachRecordRequestFilename {
 }
 
 /// The `result` of `telephony.externalCall.attachRecord`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AttachRecordResponse {
-    #[serde(
-        rename = "FILE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
     pub file_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AttachRecordResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AttachRecordResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AttachRecordResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AttachRecordResponse, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FILE_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FILE_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AttachRecordResponse {
+                    file_id: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AttachRecordResponse {
@@ -150,70 +266,224 @@ pub async fn finish(
 }
 
 /// Parameters of `telephony.externalCall.finish`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct FinishRequest {
-    #[serde(
-        rename = "ADD_TO_CHAT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ADD_TO_CHAT", skip_serializing_if = "Option::is_none")]
     pub add_to_chat: Option<FinishRequestAddToChat>,
-    #[serde(rename = "CALL_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CALL_ID")]
     pub call_id: String,
-    #[serde(
-        rename = "COST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COST", skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,
-    #[serde(
-        rename = "COST_CURRENCY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COST_CURRENCY", skip_serializing_if = "Option::is_none")]
     pub cost_currency: Option<String>,
-    #[serde(
-        rename = "DURATION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DURATION", skip_serializing_if = "Option::is_none")]
     pub duration: Option<i64>,
-    #[serde(
-        rename = "FAILED_REASON",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FAILED_REASON", skip_serializing_if = "Option::is_none")]
     pub failed_reason: Option<String>,
-    #[serde(
-        rename = "RECORD_URL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RECORD_URL", skip_serializing_if = "Option::is_none")]
     pub record_url: Option<String>,
-    #[serde(
-        rename = "STATUS_CODE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "STATUS_CODE", skip_serializing_if = "Option::is_none")]
     pub status_code: Option<FinishRequestStatusCode>,
-    #[serde(rename = "USER_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "USER_ID")]
     pub user_id: i64,
-    #[serde(rename = "USER_PHONE_INNER", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "USER_PHONE_INNER")]
     pub user_phone_inner: String,
-    #[serde(
-        rename = "VOTE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE", skip_serializing_if = "Option::is_none")]
     pub vote: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for FinishRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = FinishRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FinishRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FinishRequest, A::Error> {
+                let mut __f0: Option<Option<FinishRequestAddToChat>> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<Option<f64>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<FinishRequestStatusCode>> = None;
+                let mut __f8: Option<i64> = None;
+                let mut __f9: Option<String> = None;
+                let mut __f10: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ADD_TO_CHAT" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADD_TO_CHAT"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<FinishRequestAddToChat>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CALL_ID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CALL_ID"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "COST" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COST"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COST_CURRENCY" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COST_CURRENCY"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DURATION" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DURATION"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "FAILED_REASON" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("FAILED_REASON"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RECORD_URL" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RECORD_URL"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "STATUS_CODE" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("STATUS_CODE"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<FinishRequestStatusCode>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_ID" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "USER_PHONE_INNER" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_PHONE_INNER"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("VOTE"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(FinishRequest {
+                    add_to_chat: __f0.unwrap_or_default(),
+                    call_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CALL_ID"))?,
+                    cost: __f2.unwrap_or_default(),
+                    cost_currency: __f3.unwrap_or_default(),
+                    duration: __f4.unwrap_or_default(),
+                    failed_reason: __f5.unwrap_or_default(),
+                    record_url: __f6.unwrap_or_default(),
+                    status_code: __f7.unwrap_or_default(),
+                    user_id: __f8
+                        .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
+                    user_phone_inner: __f9
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "USER_PHONE_INNER",
+                        ))?,
+                    vote: __f10.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for FinishRequest {
@@ -381,153 +651,384 @@ impl crate::runtime::loose::Loose for FinishRequestStatusCode {
 }
 
 /// The `result` of `telephony.externalCall.finish`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FinishResponse {
-    #[serde(
-        rename = "CALL_DURATION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CALL_DURATION", skip_serializing_if = "Option::is_none")]
     pub call_duration: Option<i64>,
-    #[serde(
-        rename = "CALL_FAILED_CODE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CALL_FAILED_CODE", skip_serializing_if = "Option::is_none")]
     pub call_failed_code: Option<String>,
-    #[serde(
-        rename = "CALL_FAILED_REASON",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CALL_FAILED_REASON", skip_serializing_if = "Option::is_none")]
     pub call_failed_reason: Option<String>,
-    #[serde(
-        rename = "CALL_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CALL_ID", skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
-    #[serde(
-        rename = "CALL_START_DATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CALL_START_DATE", skip_serializing_if = "Option::is_none")]
     pub call_start_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "CALL_STATUS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CALL_STATUS", skip_serializing_if = "Option::is_none")]
     pub call_status: Option<i64>,
-    #[serde(
-        rename = "CALL_VOTE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CALL_VOTE", skip_serializing_if = "Option::is_none")]
     pub call_vote: Option<i64>,
-    #[serde(
-        rename = "COMMENT",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "COMMENT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub comment: ::serde_json::Value,
-    #[serde(
-        rename = "COST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COST", skip_serializing_if = "Option::is_none")]
     pub cost: Option<i64>,
-    #[serde(
-        rename = "COST_CURRENCY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COST_CURRENCY", skip_serializing_if = "Option::is_none")]
     pub cost_currency: Option<String>,
-    #[serde(
-        rename = "CRM_ACTIVITY_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_ACTIVITY_ID", skip_serializing_if = "Option::is_none")]
     pub crm_activity_id: Option<i64>,
-    #[serde(
-        rename = "CRM_ENTITY_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub crm_entity_id: Option<i64>,
-    #[serde(
-        rename = "CRM_ENTITY_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub crm_entity_type: Option<String>,
     #[serde(
         rename = "EXTERNAL_CALL_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub external_call_id: ::serde_json::Value,
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        rename = "INCOMING",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "INCOMING", skip_serializing_if = "Option::is_none")]
     pub incoming: Option<String>,
-    #[serde(
-        rename = "PHONE_NUMBER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PHONE_NUMBER", skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,
-    #[serde(
-        rename = "PORTAL_NUMBER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PORTAL_NUMBER", skip_serializing_if = "Option::is_none")]
     pub portal_number: Option<String>,
-    #[serde(
-        rename = "PORTAL_USER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PORTAL_USER_ID", skip_serializing_if = "Option::is_none")]
     pub portal_user_id: Option<i64>,
-    #[serde(
-        rename = "REST_APP_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "REST_APP_ID", skip_serializing_if = "Option::is_none")]
     pub rest_app_id: Option<String>,
-    #[serde(
-        rename = "REST_APP_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "REST_APP_NAME", skip_serializing_if = "Option::is_none")]
     pub rest_app_name: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for FinishResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = FinishResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FinishResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FinishResponse, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f5: Option<Option<i64>> = None;
+                let mut __f6: Option<Option<i64>> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __f8: Option<Option<i64>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<i64>> = None;
+                let mut __f11: Option<Option<i64>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<::serde_json::Value> = None;
+                let mut __f14: Option<Option<i64>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<Option<i64>> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CALL_DURATION" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CALL_DURATION"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CALL_FAILED_CODE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CALL_FAILED_CODE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CALL_FAILED_REASON" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CALL_FAILED_REASON"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CALL_ID" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CALL_ID"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CALL_START_DATE" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CALL_START_DATE"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CALL_STATUS" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CALL_STATUS"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CALL_VOTE" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CALL_VOTE"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COMMENT" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COMMENT"));
+                            }
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "COST" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COST"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COST_CURRENCY" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COST_CURRENCY"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_ACTIVITY_ID" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_ACTIVITY_ID"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_ENTITY_ID" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_ID"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_ENTITY_TYPE" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_TYPE"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EXTERNAL_CALL_ID" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EXTERNAL_CALL_ID"),
+                                );
+                            }
+                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ID" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "INCOMING" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("INCOMING"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PHONE_NUMBER" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PHONE_NUMBER"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PORTAL_NUMBER" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PORTAL_NUMBER"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PORTAL_USER_ID" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PORTAL_USER_ID"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "REST_APP_ID" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("REST_APP_ID"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "REST_APP_NAME" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("REST_APP_NAME"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(FinishResponse {
+                    call_duration: __f0.unwrap_or_default(),
+                    call_failed_code: __f1.unwrap_or_default(),
+                    call_failed_reason: __f2.unwrap_or_default(),
+                    call_id: __f3.unwrap_or_default(),
+                    call_start_date: __f4.unwrap_or_default(),
+                    call_status: __f5.unwrap_or_default(),
+                    call_vote: __f6.unwrap_or_default(),
+                    comment: __f7.unwrap_or_default(),
+                    cost: __f8.unwrap_or_default(),
+                    cost_currency: __f9.unwrap_or_default(),
+                    crm_activity_id: __f10.unwrap_or_default(),
+                    crm_entity_id: __f11.unwrap_or_default(),
+                    crm_entity_type: __f12.unwrap_or_default(),
+                    external_call_id: __f13.unwrap_or_default(),
+                    id: __f14.unwrap_or_default(),
+                    incoming: __f15.unwrap_or_default(),
+                    phone_number: __f16.unwrap_or_default(),
+                    portal_number: __f17.unwrap_or_default(),
+                    portal_user_id: __f18.unwrap_or_default(),
+                    rest_app_id: __f19.unwrap_or_default(),
+                    rest_app_name: __f20.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for FinishResponse {
@@ -554,16 +1055,66 @@ pub async fn hide(
 }
 
 /// Parameters of `telephony.externalCall.hide`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct HideRequest {
-    #[serde(rename = "CALL_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CALL_ID")]
     pub call_id: String,
-    #[serde(
-        rename = "USER_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "USER_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for HideRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = HideRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct HideRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<HideRequest, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CALL_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CALL_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_ID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(HideRequest {
+                    call_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CALL_ID"))?,
+                    user_id: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for HideRequest {
@@ -593,86 +1144,286 @@ pub async fn register(
 }
 
 /// Parameters of `telephony.externalCall.register`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RegisterRequest {
-    #[serde(
-        rename = "ADD_TO_CHAT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ADD_TO_CHAT", skip_serializing_if = "Option::is_none")]
     pub add_to_chat: Option<RegisterRequestAddToChat>,
-    #[serde(
-        rename = "CALL_LIST_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CALL_LIST_ID", skip_serializing_if = "Option::is_none")]
     pub call_list_id: Option<i64>,
-    #[serde(
-        rename = "CALL_START_DATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CALL_START_DATE", skip_serializing_if = "Option::is_none")]
     pub call_start_date: Option<String>,
-    #[serde(
-        rename = "CRM_CREATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_CREATE", skip_serializing_if = "Option::is_none")]
     pub crm_create: Option<RegisterRequestCrmCreate>,
-    #[serde(
-        rename = "CRM_ENTITY_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub crm_entity_id: Option<i64>,
-    #[serde(
-        rename = "CRM_ENTITY_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub crm_entity_type: Option<RegisterRequestCrmEntityType>,
-    #[serde(
-        rename = "CRM_SOURCE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub crm_source: Option<String>,
-    #[serde(
-        rename = "EXTERNAL_CALL_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EXTERNAL_CALL_ID", skip_serializing_if = "Option::is_none")]
     pub external_call_id: Option<String>,
-    #[serde(
-        rename = "LINE_NUMBER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LINE_NUMBER", skip_serializing_if = "Option::is_none")]
     pub line_number: Option<String>,
-    #[serde(rename = "PHONE_NUMBER", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "PHONE_NUMBER")]
     pub phone_number: String,
-    #[serde(
-        rename = "SHOW",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SHOW", skip_serializing_if = "Option::is_none")]
     pub show: Option<RegisterRequestShow>,
-    #[serde(rename = "TYPE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "TYPE")]
     pub type_: RegisterRequestType,
-    #[serde(rename = "USER_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "USER_ID")]
     pub user_id: i64,
-    #[serde(rename = "USER_PHONE_INNER", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "USER_PHONE_INNER")]
     pub user_phone_inner: String,
+}
+
+impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = RegisterRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RegisterRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RegisterRequest, A::Error> {
+                let mut __f0: Option<Option<RegisterRequestAddToChat>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<RegisterRequestCrmCreate>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<RegisterRequestCrmEntityType>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<String> = None;
+                let mut __f10: Option<Option<RegisterRequestShow>> = None;
+                let mut __f11: Option<RegisterRequestType> = None;
+                let mut __f12: Option<i64> = None;
+                let mut __f13: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ADD_TO_CHAT" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADD_TO_CHAT"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<RegisterRequestAddToChat>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CALL_LIST_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CALL_LIST_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CALL_START_DATE" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CALL_START_DATE"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_CREATE" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_CREATE"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<RegisterRequestCrmCreate>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_ENTITY_ID" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_ID"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_ENTITY_TYPE" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_TYPE"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<RegisterRequestCrmEntityType>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_SOURCE" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_SOURCE"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EXTERNAL_CALL_ID" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EXTERNAL_CALL_ID"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LINE_NUMBER" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LINE_NUMBER"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PHONE_NUMBER" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PHONE_NUMBER"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "SHOW" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SHOW"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<RegisterRequestShow>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "TYPE" => {
+                            if __f11.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TYPE"));
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<RegisterRequestType>::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_ID" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "USER_PHONE_INNER" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_PHONE_INNER"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RegisterRequest {
+                    add_to_chat: __f0.unwrap_or_default(),
+                    call_list_id: __f1.unwrap_or_default(),
+                    call_start_date: __f2.unwrap_or_default(),
+                    crm_create: __f3.unwrap_or_default(),
+                    crm_entity_id: __f4.unwrap_or_default(),
+                    crm_entity_type: __f5.unwrap_or_default(),
+                    crm_source: __f6.unwrap_or_default(),
+                    external_call_id: __f7.unwrap_or_default(),
+                    line_number: __f8.unwrap_or_default(),
+                    phone_number: __f9
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "PHONE_NUMBER",
+                        ))?,
+                    show: __f10.unwrap_or_default(),
+                    type_: __f11
+                        .ok_or_else(|| ::serde::de::Error::missing_field("TYPE"))?,
+                    user_id: __f12
+                        .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
+                    user_phone_inner: __f13
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "USER_PHONE_INNER",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for RegisterRequest {
@@ -971,42 +1722,123 @@ impl crate::runtime::loose::Loose for RegisterRequestType {
 }
 
 /// The `result` of `telephony.externalCall.register`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct RegisterResponse {
-    #[serde(
-        rename = "CALL_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CALL_ID", skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
-    #[serde(
-        rename = "CRM_CREATED_ENTITIES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_CREATED_ENTITIES", skip_serializing_if = "Option::is_none")]
     pub crm_created_entities: Option<Vec<::serde_json::Value>>,
     #[serde(
         rename = "CRM_CREATED_LEAD",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub crm_created_lead: ::serde_json::Value,
-    #[serde(
-        rename = "CRM_ENTITY_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub crm_entity_id: Option<i64>,
-    #[serde(
-        rename = "CRM_ENTITY_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub crm_entity_type: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = RegisterResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RegisterResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RegisterResponse, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CALL_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CALL_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_CREATED_ENTITIES" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_CREATED_ENTITIES"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_CREATED_LEAD" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_CREATED_LEAD"),
+                                );
+                            }
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "CRM_ENTITY_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_ENTITY_TYPE" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_TYPE"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RegisterResponse {
+                    call_id: __f0.unwrap_or_default(),
+                    crm_created_entities: __f1.unwrap_or_default(),
+                    crm_created_lead: __f2.unwrap_or_default(),
+                    crm_entity_id: __f3.unwrap_or_default(),
+                    crm_entity_type: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for RegisterResponse {
@@ -1033,10 +1865,60 @@ pub async fn search_crm_entities(
 }
 
 /// Parameters of `telephony.externalCall.searchCrmEntities`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SearchCrmEntitiesRequest {
-    #[serde(rename = "PHONE_NUMBER", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "PHONE_NUMBER")]
     pub phone_number: String,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SearchCrmEntitiesRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SearchCrmEntitiesRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SearchCrmEntitiesRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SearchCrmEntitiesRequest, A::Error> {
+                let mut __f0: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "PHONE_NUMBER" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PHONE_NUMBER"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SearchCrmEntitiesRequest {
+                    phone_number: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "PHONE_NUMBER",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SearchCrmEntitiesRequest {
@@ -1066,16 +1948,66 @@ pub async fn show(
 }
 
 /// Parameters of `telephony.externalCall.show`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ShowRequest {
-    #[serde(rename = "CALL_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CALL_ID")]
     pub call_id: String,
-    #[serde(
-        rename = "USER_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "USER_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ShowRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ShowRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ShowRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ShowRequest, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CALL_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CALL_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_ID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ShowRequest {
+                    call_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CALL_ID"))?,
+                    user_id: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ShowRequest {

@@ -15,40 +15,137 @@ pub async fn add(
 }
 
 /// Parameters of `userconsent.consent.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(rename = "AGREEMENT_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "AGREEMENT_ID")]
     pub agreement_id: i64,
-    #[serde(rename = "IP", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IP")]
     pub ip: String,
-    #[serde(
-        rename = "ORIGINATOR_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
-    #[serde(
-        rename = "ORIGIN_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
-    #[serde(
-        rename = "URL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "URL", skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    #[serde(
-        rename = "USER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "AGREEMENT_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AGREEMENT_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "IP" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("IP"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGINATOR_ID" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGINATOR_ID"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGIN_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGIN_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "URL" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("URL"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_ID" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    agreement_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "AGREEMENT_ID",
+                        ))?,
+                    ip: __f1.ok_or_else(|| ::serde::de::Error::missing_field("IP"))?,
+                    originator_id: __f2.unwrap_or_default(),
+                    origin_id: __f3.unwrap_or_default(),
+                    url: __f4.unwrap_or_default(),
+                    user_id: __f5.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {

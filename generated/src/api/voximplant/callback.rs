@@ -15,24 +15,111 @@ pub async fn start(
 }
 
 /// Parameters of `voximplant.callback.start`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct StartRequest {
-    #[serde(rename = "FROM_LINE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "FROM_LINE")]
     pub from_line: String,
-    #[serde(
-        rename = "TEXT_TO_PRONOUNCE",
-        deserialize_with = "crate::runtime::loose::de"
-    )]
+    #[serde(rename = "TEXT_TO_PRONOUNCE")]
     pub text_to_pronounce: String,
-    #[serde(rename = "TO_NUMBER", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "TO_NUMBER")]
     pub to_number: String,
-    #[serde(
-        rename = "VOICE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOICE", skip_serializing_if = "Option::is_none")]
     pub voice: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for StartRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = StartRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct StartRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StartRequest, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<String> = None;
+                let mut __f3: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FROM_LINE" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("FROM_LINE"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "TEXT_TO_PRONOUNCE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TEXT_TO_PRONOUNCE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "TO_NUMBER" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TO_NUMBER"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOICE" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("VOICE"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StartRequest {
+                    from_line: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("FROM_LINE"))?,
+                    text_to_pronounce: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "TEXT_TO_PRONOUNCE",
+                        ))?,
+                    to_number: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("TO_NUMBER"))?,
+                    voice: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for StartRequest {
@@ -44,22 +131,70 @@ impl crate::runtime::loose::Loose for StartRequest {
 }
 
 /// The `result` of `voximplant.callback.start`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct StartResponse {
-    #[serde(
-        rename = "CALL_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CALL_ID", skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
-    #[serde(
-        rename = "RESULT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RESULT", skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for StartResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = StartResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct StartResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StartResponse, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CALL_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CALL_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESULT" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("RESULT"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StartResponse {
+                    call_id: __f0.unwrap_or_default(),
+                    result: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for StartResponse {

@@ -16,14 +16,91 @@ pub async fn startwithsound(
 }
 
 /// Parameters of `voximplant.infocall.startwithsound`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct StartwithsoundRequest {
-    #[serde(rename = "FROM_LINE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "FROM_LINE")]
     pub from_line: String,
-    #[serde(rename = "TO_NUMBER", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "TO_NUMBER")]
     pub to_number: String,
-    #[serde(rename = "URL", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "URL")]
     pub url: String,
+}
+
+impl<'de> ::serde::Deserialize<'de> for StartwithsoundRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = StartwithsoundRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct StartwithsoundRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StartwithsoundRequest, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FROM_LINE" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("FROM_LINE"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "TO_NUMBER" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TO_NUMBER"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "URL" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("URL"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StartwithsoundRequest {
+                    from_line: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("FROM_LINE"))?,
+                    to_number: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("TO_NUMBER"))?,
+                    url: __f2.ok_or_else(|| ::serde::de::Error::missing_field("URL"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for StartwithsoundRequest {
@@ -35,22 +112,70 @@ impl crate::runtime::loose::Loose for StartwithsoundRequest {
 }
 
 /// The `result` of `voximplant.infocall.startwithsound`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct StartwithsoundResponse {
-    #[serde(
-        rename = "CALL_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CALL_ID", skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
-    #[serde(
-        rename = "RESULT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RESULT", skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for StartwithsoundResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = StartwithsoundResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct StartwithsoundResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StartwithsoundResponse, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CALL_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CALL_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESULT" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("RESULT"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StartwithsoundResponse {
+                    call_id: __f0.unwrap_or_default(),
+                    result: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for StartwithsoundResponse {
@@ -77,24 +202,111 @@ pub async fn startwithtext(
 }
 
 /// Parameters of `voximplant.infocall.startwithtext`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct StartwithtextRequest {
-    #[serde(rename = "FROM_LINE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "FROM_LINE")]
     pub from_line: String,
-    #[serde(
-        rename = "TEXT_TO_PRONOUNCE",
-        deserialize_with = "crate::runtime::loose::de"
-    )]
+    #[serde(rename = "TEXT_TO_PRONOUNCE")]
     pub text_to_pronounce: String,
-    #[serde(rename = "TO_NUMBER", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "TO_NUMBER")]
     pub to_number: String,
-    #[serde(
-        rename = "VOICE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOICE", skip_serializing_if = "Option::is_none")]
     pub voice: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for StartwithtextRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = StartwithtextRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct StartwithtextRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StartwithtextRequest, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<String> = None;
+                let mut __f3: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FROM_LINE" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("FROM_LINE"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "TEXT_TO_PRONOUNCE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TEXT_TO_PRONOUNCE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "TO_NUMBER" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TO_NUMBER"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOICE" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("VOICE"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StartwithtextRequest {
+                    from_line: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("FROM_LINE"))?,
+                    text_to_pronounce: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "TEXT_TO_PRONOUNCE",
+                        ))?,
+                    to_number: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("TO_NUMBER"))?,
+                    voice: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for StartwithtextRequest {
@@ -106,22 +318,70 @@ impl crate::runtime::loose::Loose for StartwithtextRequest {
 }
 
 /// The `result` of `voximplant.infocall.startwithtext`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct StartwithtextResponse {
-    #[serde(
-        rename = "CALL_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CALL_ID", skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
-    #[serde(
-        rename = "RESULT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RESULT", skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for StartwithtextResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = StartwithtextResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct StartwithtextResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StartwithtextResponse, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CALL_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CALL_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RESULT" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("RESULT"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StartwithtextResponse {
+                    call_id: __f0.unwrap_or_default(),
+                    result: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for StartwithtextResponse {

@@ -22,33 +22,117 @@ pub async fn add(
 }
 
 /// Parameters of `voximplant.sip.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(rename = "LOGIN", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "LOGIN")]
     pub login: String,
-    #[serde(
-        rename = "PASSWORD",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PASSWORD", skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
-    #[serde(rename = "SERVER", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "SERVER")]
     pub server: String,
-    #[serde(
-        rename = "TITLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(
-        rename = "TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddRequestType>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<String> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<AddRequestType>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "LOGIN" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LOGIN"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "PASSWORD" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PASSWORD"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SERVER" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SERVER"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "TITLE" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TITLE"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TYPE" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TYPE"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<AddRequestType>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    login: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("LOGIN"))?,
+                    password: __f1.unwrap_or_default(),
+                    server: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("SERVER"))?,
+                    title: __f3.unwrap_or_default(),
+                    type_: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -119,102 +203,262 @@ impl crate::runtime::loose::Loose for AddRequestType {
 }
 
 /// The `result` of `voximplant.sip.add`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddResponse {
-    #[serde(
-        rename = "AUTH_USER",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "AUTH_USER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub auth_user: ::serde_json::Value,
-    #[serde(
-        rename = "CONFIG_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CONFIG_ID", skip_serializing_if = "Option::is_none")]
     pub config_id: Option<String>,
-    #[serde(
-        rename = "DETECT_LINE_NUMBER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DETECT_LINE_NUMBER", skip_serializing_if = "Option::is_none")]
     pub detect_line_number: Option<String>,
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(
         rename = "LINE_DETECT_HEADER_ORDER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub line_detect_header_order: Option<String>,
-    #[serde(
-        rename = "LOGIN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LOGIN", skip_serializing_if = "Option::is_none")]
     pub login: Option<String>,
     #[serde(
         rename = "OUTBOUND_PROXY",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub outbound_proxy: ::serde_json::Value,
-    #[serde(
-        rename = "PASSWORD",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PASSWORD", skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
     #[serde(
         rename = "REGISTRATION_ERROR_MESSAGE",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub registration_error_message: ::serde_json::Value,
     #[serde(
         rename = "REGISTRATION_STATUS_CODE",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub registration_status_code: ::serde_json::Value,
-    #[serde(
-        rename = "REG_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "REG_ID", skip_serializing_if = "Option::is_none")]
     pub reg_id: Option<i64>,
-    #[serde(
-        rename = "SERVER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SERVER", skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
-    #[serde(
-        rename = "TITLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(
-        rename = "TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddResponse, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<::serde_json::Value> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
+                let mut __f10: Option<Option<i64>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "AUTH_USER" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTH_USER"),
+                                );
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "CONFIG_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONFIG_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DETECT_LINE_NUMBER" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DETECT_LINE_NUMBER"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LINE_DETECT_HEADER_ORDER" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "LINE_DETECT_HEADER_ORDER",
+                                    ),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LOGIN" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LOGIN"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OUTBOUND_PROXY" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("OUTBOUND_PROXY"),
+                                );
+                            }
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "PASSWORD" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PASSWORD"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "REGISTRATION_ERROR_MESSAGE" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "REGISTRATION_ERROR_MESSAGE",
+                                    ),
+                                );
+                            }
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "REGISTRATION_STATUS_CODE" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "REGISTRATION_STATUS_CODE",
+                                    ),
+                                );
+                            }
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "REG_ID" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("REG_ID"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SERVER" => {
+                            if __f11.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SERVER"));
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TITLE" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TITLE"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TYPE" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TYPE"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddResponse {
+                    auth_user: __f0.unwrap_or_default(),
+                    config_id: __f1.unwrap_or_default(),
+                    detect_line_number: __f2.unwrap_or_default(),
+                    id: __f3.unwrap_or_default(),
+                    line_detect_header_order: __f4.unwrap_or_default(),
+                    login: __f5.unwrap_or_default(),
+                    outbound_proxy: __f6.unwrap_or_default(),
+                    password: __f7.unwrap_or_default(),
+                    registration_error_message: __f8.unwrap_or_default(),
+                    registration_status_code: __f9.unwrap_or_default(),
+                    reg_id: __f10.unwrap_or_default(),
+                    server: __f11.unwrap_or_default(),
+                    title: __f12.unwrap_or_default(),
+                    type_: __f13.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddResponse {
@@ -241,10 +485,56 @@ pub async fn delete(
 }
 
 /// Parameters of `voximplant.sip.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(rename = "CONFIG_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CONFIG_ID")]
     pub config_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CONFIG_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONFIG_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    config_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CONFIG_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -276,35 +566,104 @@ pub async fn get(
 }
 
 /// Parameters of `voximplant.sip.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(
-        rename = "FILTER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<GetRequestFilter>,
-    #[serde(
-        rename = "ORDER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
     pub order: Option<GetRequestOrder>,
-    #[serde(
-        rename = "SORT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<Option<GetRequestFilter>> = None;
+                let mut __f1: Option<Option<GetRequestOrder>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FILTER" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FILTER"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetRequestFilter>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "ORDER" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ORDER"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetRequestOrder>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SORT" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SORT"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "start" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("start"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    filter: __f0.unwrap_or_default(),
+                    order: __f1.unwrap_or_default(),
+                    sort: __f2.unwrap_or_default(),
+                    start: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -315,134 +674,349 @@ impl crate::runtime::loose::Loose for GetRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequestFilter {
-    #[serde(
-        rename = "APP_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "APP_ID", skip_serializing_if = "Option::is_none")]
     pub app_id: Option<String>,
-    #[serde(
-        rename = "AUTH_USER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTH_USER", skip_serializing_if = "Option::is_none")]
     pub auth_user: Option<String>,
-    #[serde(
-        rename = "CONFIG_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CONFIG_ID", skip_serializing_if = "Option::is_none")]
     pub config_id: Option<i64>,
-    #[serde(
-        rename = "DETECT_LINE_NUMBER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DETECT_LINE_NUMBER", skip_serializing_if = "Option::is_none")]
     pub detect_line_number: Option<GetRequestFilterDetectLineNumber>,
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        rename = "INCOMING_LOGIN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "INCOMING_LOGIN", skip_serializing_if = "Option::is_none")]
     pub incoming_login: Option<String>,
-    #[serde(
-        rename = "INCOMING_PASSWORD",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "INCOMING_PASSWORD", skip_serializing_if = "Option::is_none")]
     pub incoming_password: Option<String>,
-    #[serde(
-        rename = "INCOMING_SERVER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "INCOMING_SERVER", skip_serializing_if = "Option::is_none")]
     pub incoming_server: Option<String>,
     #[serde(
         rename = "LINE_DETECT_HEADER_ORDER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub line_detect_header_order: Option<String>,
-    #[serde(
-        rename = "LOGIN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LOGIN", skip_serializing_if = "Option::is_none")]
     pub login: Option<String>,
-    #[serde(
-        rename = "OUTBOUND_PROXY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OUTBOUND_PROXY", skip_serializing_if = "Option::is_none")]
     pub outbound_proxy: Option<String>,
-    #[serde(
-        rename = "PASSWORD",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PASSWORD", skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
     #[serde(
         rename = "REGISTRATION_ERROR_MESSAGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub registration_error_message: Option<String>,
     #[serde(
         rename = "REGISTRATION_STATUS_CODE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub registration_status_code: Option<i64>,
-    #[serde(
-        rename = "REG_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "REG_ID", skip_serializing_if = "Option::is_none")]
     pub reg_id: Option<i64>,
-    #[serde(
-        rename = "SERVER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SERVER", skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
-    #[serde(
-        rename = "TITLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(
-        rename = "TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetRequestFilterType>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequestFilter;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequestFilter")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequestFilter, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<Option<GetRequestFilterDetectLineNumber>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<i64>> = None;
+                let mut __f14: Option<Option<i64>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<GetRequestFilterType>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "APP_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("APP_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTH_USER" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTH_USER"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CONFIG_ID" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONFIG_ID"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DETECT_LINE_NUMBER" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DETECT_LINE_NUMBER"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetRequestFilterDetectLineNumber>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "INCOMING_LOGIN" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("INCOMING_LOGIN"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "INCOMING_PASSWORD" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("INCOMING_PASSWORD"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "INCOMING_SERVER" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("INCOMING_SERVER"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LINE_DETECT_HEADER_ORDER" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "LINE_DETECT_HEADER_ORDER",
+                                    ),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LOGIN" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LOGIN"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OUTBOUND_PROXY" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("OUTBOUND_PROXY"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PASSWORD" => {
+                            if __f11.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PASSWORD"));
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "REGISTRATION_ERROR_MESSAGE" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "REGISTRATION_ERROR_MESSAGE",
+                                    ),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "REGISTRATION_STATUS_CODE" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "REGISTRATION_STATUS_CODE",
+                                    ),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "REG_ID" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("REG_ID"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SERVER" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SERVER"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TITLE" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TITLE"));
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TYPE" => {
+                            if __f17.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TYPE"));
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<GetRequestFilterType>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequestFilter {
+                    app_id: __f0.unwrap_or_default(),
+                    auth_user: __f1.unwrap_or_default(),
+                    config_id: __f2.unwrap_or_default(),
+                    detect_line_number: __f3.unwrap_or_default(),
+                    id: __f4.unwrap_or_default(),
+                    incoming_login: __f5.unwrap_or_default(),
+                    incoming_password: __f6.unwrap_or_default(),
+                    incoming_server: __f7.unwrap_or_default(),
+                    line_detect_header_order: __f8.unwrap_or_default(),
+                    login: __f9.unwrap_or_default(),
+                    outbound_proxy: __f10.unwrap_or_default(),
+                    password: __f11.unwrap_or_default(),
+                    registration_error_message: __f12.unwrap_or_default(),
+                    registration_status_code: __f13.unwrap_or_default(),
+                    reg_id: __f14.unwrap_or_default(),
+                    server: __f15.unwrap_or_default(),
+                    title: __f16.unwrap_or_default(),
+                    type_: __f17.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequestFilter {
@@ -649,10 +1223,54 @@ pub async fn status(
 }
 
 /// Parameters of `voximplant.sip.status`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct StatusRequest {
-    #[serde(rename = "REG_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "REG_ID")]
     pub reg_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for StatusRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = StatusRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct StatusRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StatusRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "REG_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("REG_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StatusRequest {
+                    reg_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("REG_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for StatusRequest {
@@ -664,43 +1282,123 @@ impl crate::runtime::loose::Loose for StatusRequest {
 }
 
 /// The `result` of `voximplant.sip.status`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct StatusResponse {
-    #[serde(
-        rename = "ERROR_MESSAGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
-    #[serde(
-        rename = "LAST_UPDATED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_UPDATED", skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<String>,
-    #[serde(
-        rename = "REG_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "REG_ID", skip_serializing_if = "Option::is_none")]
     pub reg_id: Option<i64>,
-    #[serde(
-        rename = "STATUS_CODE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "STATUS_CODE", skip_serializing_if = "Option::is_none")]
     pub status_code: Option<i64>,
-    #[serde(
-        rename = "STATUS_RESULT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "STATUS_RESULT", skip_serializing_if = "Option::is_none")]
     pub status_result: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for StatusResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = StatusResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct StatusResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StatusResponse, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ERROR_MESSAGE" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ERROR_MESSAGE"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAST_UPDATED" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LAST_UPDATED"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "REG_ID" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("REG_ID"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "STATUS_CODE" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("STATUS_CODE"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "STATUS_RESULT" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("STATUS_RESULT"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StatusResponse {
+                    error_message: __f0.unwrap_or_default(),
+                    last_updated: __f1.unwrap_or_default(),
+                    reg_id: __f2.unwrap_or_default(),
+                    status_code: __f3.unwrap_or_default(),
+                    status_result: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for StatusResponse {
@@ -727,38 +1425,116 @@ pub async fn update(
 }
 
 /// Parameters of `voximplant.sip.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(rename = "CONFIG_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CONFIG_ID")]
     pub config_id: i64,
-    #[serde(
-        rename = "LOGIN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LOGIN", skip_serializing_if = "Option::is_none")]
     pub login: Option<String>,
-    #[serde(
-        rename = "PASSWORD",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PASSWORD", skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
-    #[serde(
-        rename = "SERVER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SERVER", skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
-    #[serde(
-        rename = "TITLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CONFIG_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONFIG_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "LOGIN" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LOGIN"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PASSWORD" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PASSWORD"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SERVER" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SERVER"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TITLE" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TITLE"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    config_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CONFIG_ID"))?,
+                    login: __f1.unwrap_or_default(),
+                    password: __f2.unwrap_or_default(),
+                    server: __f3.unwrap_or_default(),
+                    title: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {

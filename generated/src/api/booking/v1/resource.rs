@@ -22,10 +22,57 @@ pub async fn add(
 }
 
 /// Parameters of `booking.v1.resource.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: AddRequestFields,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<AddRequestFields> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            AddRequestFields,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -36,153 +83,473 @@ impl crate::runtime::loose::Loose for AddRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFields {
     #[serde(
         rename = "confirmationCounterDelay",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub confirmation_counter_delay: Option<i64>,
-    #[serde(
-        rename = "confirmationDelay",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "confirmationDelay", skip_serializing_if = "Option::is_none")]
     pub confirmation_delay: Option<i64>,
-    #[serde(
-        rename = "confirmationRepetitions",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "confirmationRepetitions", skip_serializing_if = "Option::is_none")]
     pub confirmation_repetitions: Option<i64>,
     #[serde(
         rename = "confirmationRepetitionsInterval",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub confirmation_repetitions_interval: Option<i64>,
-    #[serde(
-        rename = "delayedCounterDelay",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "delayedCounterDelay", skip_serializing_if = "Option::is_none")]
     pub delayed_counter_delay: Option<i64>,
-    #[serde(
-        rename = "delayedDelay",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "delayedDelay", skip_serializing_if = "Option::is_none")]
     pub delayed_delay: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        rename = "infoDelay",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "infoDelay", skip_serializing_if = "Option::is_none")]
     pub info_delay: Option<i64>,
     #[serde(
         rename = "isConfirmationNotificationOn",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_confirmation_notification_on: Option<
         AddRequestFieldsIsConfirmationNotificationOn,
     >,
-    #[serde(
-        rename = "isDelayedNotificationOn",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isDelayedNotificationOn", skip_serializing_if = "Option::is_none")]
     pub is_delayed_notification_on: Option<AddRequestFieldsIsDelayedNotificationOn>,
     #[serde(
         rename = "isFeedbackNotificationOn",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_feedback_notification_on: Option<AddRequestFieldsIsFeedbackNotificationOn>,
-    #[serde(
-        rename = "isInfoNotificationOn",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isInfoNotificationOn", skip_serializing_if = "Option::is_none")]
     pub is_info_notification_on: Option<AddRequestFieldsIsInfoNotificationOn>,
-    #[serde(
-        rename = "isMain",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isMain", skip_serializing_if = "Option::is_none")]
     pub is_main: Option<AddRequestFieldsIsMain>,
     #[serde(
         rename = "isReminderNotificationOn",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_reminder_notification_on: Option<AddRequestFieldsIsReminderNotificationOn>,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub name: String,
-    #[serde(
-        rename = "reminderDelay",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "reminderDelay", skip_serializing_if = "Option::is_none")]
     pub reminder_delay: Option<i64>,
     #[serde(
         rename = "templateTypeConfirmation",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub template_type_confirmation: Option<AddRequestFieldsTemplateTypeConfirmation>,
-    #[serde(
-        rename = "templateTypeDelayed",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "templateTypeDelayed", skip_serializing_if = "Option::is_none")]
     pub template_type_delayed: Option<AddRequestFieldsTemplateTypeDelayed>,
-    #[serde(
-        rename = "templateTypeFeedback",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "templateTypeFeedback", skip_serializing_if = "Option::is_none")]
     pub template_type_feedback: Option<AddRequestFieldsTemplateTypeFeedback>,
-    #[serde(
-        rename = "templateTypeInfo",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "templateTypeInfo", skip_serializing_if = "Option::is_none")]
     pub template_type_info: Option<AddRequestFieldsTemplateTypeInfo>,
-    #[serde(
-        rename = "templateTypeReminder",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "templateTypeReminder", skip_serializing_if = "Option::is_none")]
     pub template_type_reminder: Option<String>,
-    #[serde(rename = "typeId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "typeId")]
     pub type_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestFields, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<i64>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<i64>> = None;
+                let mut __f8: Option<
+                    Option<AddRequestFieldsIsConfirmationNotificationOn>,
+                > = None;
+                let mut __f9: Option<Option<AddRequestFieldsIsDelayedNotificationOn>> = None;
+                let mut __f10: Option<
+                    Option<AddRequestFieldsIsFeedbackNotificationOn>,
+                > = None;
+                let mut __f11: Option<Option<AddRequestFieldsIsInfoNotificationOn>> = None;
+                let mut __f12: Option<Option<AddRequestFieldsIsMain>> = None;
+                let mut __f13: Option<
+                    Option<AddRequestFieldsIsReminderNotificationOn>,
+                > = None;
+                let mut __f14: Option<String> = None;
+                let mut __f15: Option<Option<i64>> = None;
+                let mut __f16: Option<
+                    Option<AddRequestFieldsTemplateTypeConfirmation>,
+                > = None;
+                let mut __f17: Option<Option<AddRequestFieldsTemplateTypeDelayed>> = None;
+                let mut __f18: Option<Option<AddRequestFieldsTemplateTypeFeedback>> = None;
+                let mut __f19: Option<Option<AddRequestFieldsTemplateTypeInfo>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "confirmationCounterDelay" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "confirmationCounterDelay",
+                                    ),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "confirmationDelay" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("confirmationDelay"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "confirmationRepetitions" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "confirmationRepetitions",
+                                    ),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "confirmationRepetitionsInterval" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "confirmationRepetitionsInterval",
+                                    ),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "delayedCounterDelay" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("delayedCounterDelay"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "delayedDelay" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("delayedDelay"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "description" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "infoDelay" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("infoDelay"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isConfirmationNotificationOn" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "isConfirmationNotificationOn",
+                                    ),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<AddRequestFieldsIsConfirmationNotificationOn>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "isDelayedNotificationOn" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "isDelayedNotificationOn",
+                                    ),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<AddRequestFieldsIsDelayedNotificationOn>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "isFeedbackNotificationOn" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "isFeedbackNotificationOn",
+                                    ),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<AddRequestFieldsIsFeedbackNotificationOn>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "isInfoNotificationOn" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("isInfoNotificationOn"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<AddRequestFieldsIsInfoNotificationOn>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "isMain" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("isMain"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<AddRequestFieldsIsMain>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "isReminderNotificationOn" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "isReminderNotificationOn",
+                                    ),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<AddRequestFieldsIsReminderNotificationOn>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "reminderDelay" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("reminderDelay"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "templateTypeConfirmation" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "templateTypeConfirmation",
+                                    ),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<AddRequestFieldsTemplateTypeConfirmation>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "templateTypeDelayed" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("templateTypeDelayed"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<AddRequestFieldsTemplateTypeDelayed>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "templateTypeFeedback" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("templateTypeFeedback"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<AddRequestFieldsTemplateTypeFeedback>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "templateTypeInfo" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("templateTypeInfo"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<AddRequestFieldsTemplateTypeInfo>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "templateTypeReminder" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("templateTypeReminder"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "typeId" => {
+                            if __f21.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("typeId"));
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestFields {
+                    confirmation_counter_delay: __f0.unwrap_or_default(),
+                    confirmation_delay: __f1.unwrap_or_default(),
+                    confirmation_repetitions: __f2.unwrap_or_default(),
+                    confirmation_repetitions_interval: __f3.unwrap_or_default(),
+                    delayed_counter_delay: __f4.unwrap_or_default(),
+                    delayed_delay: __f5.unwrap_or_default(),
+                    description: __f6.unwrap_or_default(),
+                    info_delay: __f7.unwrap_or_default(),
+                    is_confirmation_notification_on: __f8.unwrap_or_default(),
+                    is_delayed_notification_on: __f9.unwrap_or_default(),
+                    is_feedback_notification_on: __f10.unwrap_or_default(),
+                    is_info_notification_on: __f11.unwrap_or_default(),
+                    is_main: __f12.unwrap_or_default(),
+                    is_reminder_notification_on: __f13.unwrap_or_default(),
+                    name: __f14
+                        .ok_or_else(|| ::serde::de::Error::missing_field("name"))?,
+                    reminder_delay: __f15.unwrap_or_default(),
+                    template_type_confirmation: __f16.unwrap_or_default(),
+                    template_type_delayed: __f17.unwrap_or_default(),
+                    template_type_feedback: __f18.unwrap_or_default(),
+                    template_type_info: __f19.unwrap_or_default(),
+                    template_type_reminder: __f20.unwrap_or_default(),
+                    type_id: __f21
+                        .ok_or_else(|| ::serde::de::Error::missing_field("typeId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestFields {
@@ -784,14 +1151,55 @@ impl crate::runtime::loose::Loose for AddRequestFieldsTemplateTypeInfo {
 }
 
 /// The `result` of `booking.v1.resource.add`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddResponse, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddResponse {
+                    id: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddResponse {
@@ -818,10 +1226,54 @@ pub async fn delete(
 }
 
 /// Parameters of `booking.v1.resource.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -851,10 +1303,54 @@ pub async fn get(
 }
 
 /// Parameters of `booking.v1.resource.get`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -866,14 +1362,57 @@ impl crate::runtime::loose::Loose for GetRequest {
 }
 
 /// The `result` of `booking.v1.resource.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<GetResponseResource>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponse, A::Error> {
+                let mut __f0: Option<Option<GetResponseResource>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "resource" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("resource"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseResource>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponse {
+                    resource: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponse {
@@ -884,160 +1423,464 @@ impl crate::runtime::loose::Loose for GetResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseResource {
     #[serde(
         rename = "confirmationCounterDelay",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub confirmation_counter_delay: Option<i64>,
     #[serde(
         rename = "confirmationNotificationDelay",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub confirmation_notification_delay: Option<i64>,
     #[serde(
         rename = "confirmationNotificationRepetitions",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub confirmation_notification_repetitions: ::serde_json::Value,
     #[serde(
         rename = "confirmationNotificationRepetitionsInterval",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub confirmation_notification_repetitions_interval: Option<i64>,
-    #[serde(
-        rename = "delayedCounterDelay",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "delayedCounterDelay", skip_serializing_if = "Option::is_none")]
     pub delayed_counter_delay: Option<i64>,
     #[serde(
         rename = "delayedNotificationDelay",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub delayed_notification_delay: Option<i64>,
-    #[serde(default, skip_serializing_if = "::serde_json::Value::is_null")]
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub description: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     #[serde(
         rename = "infoNotificationDelay",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub info_notification_delay: ::serde_json::Value,
     #[serde(
         rename = "isConfirmationNotificationOn",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_confirmation_notification_on: Option<String>,
-    #[serde(
-        rename = "isDelayedNotificationOn",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isDelayedNotificationOn", skip_serializing_if = "Option::is_none")]
     pub is_delayed_notification_on: Option<String>,
     #[serde(
         rename = "isFeedbackNotificationOn",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_feedback_notification_on: Option<String>,
-    #[serde(
-        rename = "isInfoNotificationOn",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isInfoNotificationOn", skip_serializing_if = "Option::is_none")]
     pub is_info_notification_on: Option<String>,
-    #[serde(
-        rename = "isMain",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isMain", skip_serializing_if = "Option::is_none")]
     pub is_main: Option<String>,
     #[serde(
         rename = "isReminderNotificationOn",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_reminder_notification_on: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(
         rename = "reminderNotificationDelay",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub reminder_notification_delay: Option<i64>,
     #[serde(
         rename = "templateTypeConfirmation",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub template_type_confirmation: Option<String>,
-    #[serde(
-        rename = "templateTypeDelayed",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "templateTypeDelayed", skip_serializing_if = "Option::is_none")]
     pub template_type_delayed: Option<String>,
-    #[serde(
-        rename = "templateTypeFeedback",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "templateTypeFeedback", skip_serializing_if = "Option::is_none")]
     pub template_type_feedback: Option<String>,
-    #[serde(
-        rename = "templateTypeInfo",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "templateTypeInfo", skip_serializing_if = "Option::is_none")]
     pub template_type_info: Option<String>,
-    #[serde(
-        rename = "templateTypeReminder",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "templateTypeReminder", skip_serializing_if = "Option::is_none")]
     pub template_type_reminder: Option<String>,
-    #[serde(
-        rename = "typeId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseResource, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<i64>> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
+                let mut __f7: Option<Option<i64>> = None;
+                let mut __f8: Option<::serde_json::Value> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<i64>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<Option<String>> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<String>> = None;
+                let mut __f22: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "confirmationCounterDelay" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "confirmationCounterDelay",
+                                    ),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "confirmationNotificationDelay" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "confirmationNotificationDelay",
+                                    ),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "confirmationNotificationRepetitions" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "confirmationNotificationRepetitions",
+                                    ),
+                                );
+                            }
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "confirmationNotificationRepetitionsInterval" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "confirmationNotificationRepetitionsInterval",
+                                    ),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "delayedCounterDelay" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("delayedCounterDelay"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "delayedNotificationDelay" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "delayedNotificationDelay",
+                                    ),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "description" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "id" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "infoNotificationDelay" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("infoNotificationDelay"),
+                                );
+                            }
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "isConfirmationNotificationOn" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "isConfirmationNotificationOn",
+                                    ),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isDelayedNotificationOn" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "isDelayedNotificationOn",
+                                    ),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isFeedbackNotificationOn" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "isFeedbackNotificationOn",
+                                    ),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isInfoNotificationOn" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("isInfoNotificationOn"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isMain" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("isMain"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isReminderNotificationOn" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "isReminderNotificationOn",
+                                    ),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "reminderNotificationDelay" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "reminderNotificationDelay",
+                                    ),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "templateTypeConfirmation" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "templateTypeConfirmation",
+                                    ),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "templateTypeDelayed" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("templateTypeDelayed"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "templateTypeFeedback" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("templateTypeFeedback"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "templateTypeInfo" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("templateTypeInfo"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "templateTypeReminder" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("templateTypeReminder"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "typeId" => {
+                            if __f22.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("typeId"));
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseResource {
+                    confirmation_counter_delay: __f0.unwrap_or_default(),
+                    confirmation_notification_delay: __f1.unwrap_or_default(),
+                    confirmation_notification_repetitions: __f2.unwrap_or_default(),
+                    confirmation_notification_repetitions_interval: __f3
+                        .unwrap_or_default(),
+                    delayed_counter_delay: __f4.unwrap_or_default(),
+                    delayed_notification_delay: __f5.unwrap_or_default(),
+                    description: __f6.unwrap_or_default(),
+                    id: __f7.unwrap_or_default(),
+                    info_notification_delay: __f8.unwrap_or_default(),
+                    is_confirmation_notification_on: __f9.unwrap_or_default(),
+                    is_delayed_notification_on: __f10.unwrap_or_default(),
+                    is_feedback_notification_on: __f11.unwrap_or_default(),
+                    is_info_notification_on: __f12.unwrap_or_default(),
+                    is_main: __f13.unwrap_or_default(),
+                    is_reminder_notification_on: __f14.unwrap_or_default(),
+                    name: __f15.unwrap_or_default(),
+                    reminder_notification_delay: __f16.unwrap_or_default(),
+                    template_type_confirmation: __f17.unwrap_or_default(),
+                    template_type_delayed: __f18.unwrap_or_default(),
+                    template_type_feedback: __f19.unwrap_or_default(),
+                    template_type_info: __f20.unwrap_or_default(),
+                    template_type_reminder: __f21.unwrap_or_default(),
+                    type_id: __f22.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseResource {
@@ -1064,41 +1907,121 @@ pub async fn list(
 }
 
 /// Parameters of `booking.v1.resource.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        rename = "isMain",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isMain", skip_serializing_if = "Option::is_none")]
     pub is_main: Option<ListRequestIsMain>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "searchQuery",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "searchQuery", skip_serializing_if = "Option::is_none")]
     pub search_query: Option<String>,
-    #[serde(
-        rename = "typeId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequest, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<ListRequestIsMain>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "description" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isMain" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("isMain"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<ListRequestIsMain>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "searchQuery" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("searchQuery"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "typeId" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("typeId"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequest {
+                    description: __f0.unwrap_or_default(),
+                    is_main: __f1.unwrap_or_default(),
+                    name: __f2.unwrap_or_default(),
+                    search_query: __f3.unwrap_or_default(),
+                    type_id: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequest {
@@ -1169,14 +2092,59 @@ impl crate::runtime::loose::Loose for ListRequestIsMain {
 }
 
 /// The `result` of `booking.v1.resource.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListResponse, A::Error> {
+                let mut __f0: Option<
+                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "resource" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("resource"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListResponse {
+                    resource: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListResponse {
@@ -1203,12 +2171,71 @@ pub async fn update(
 }
 
 /// Parameters of `booking.v1.resource.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: UpdateRequestFields,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<UpdateRequestFields> = None;
+                let mut __f1: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            UpdateRequestFields,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {
@@ -1219,162 +2246,474 @@ impl crate::runtime::loose::Loose for UpdateRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
     #[serde(
         rename = "confirmationCounterDelay",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub confirmation_counter_delay: Option<i64>,
-    #[serde(
-        rename = "confirmationDelay",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "confirmationDelay", skip_serializing_if = "Option::is_none")]
     pub confirmation_delay: Option<i64>,
-    #[serde(
-        rename = "confirmationRepetitions",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "confirmationRepetitions", skip_serializing_if = "Option::is_none")]
     pub confirmation_repetitions: Option<i64>,
     #[serde(
         rename = "confirmationRepetitionsInterval",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub confirmation_repetitions_interval: Option<i64>,
-    #[serde(
-        rename = "delayedCounterDelay",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "delayedCounterDelay", skip_serializing_if = "Option::is_none")]
     pub delayed_counter_delay: Option<i64>,
-    #[serde(
-        rename = "delayedDelay",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "delayedDelay", skip_serializing_if = "Option::is_none")]
     pub delayed_delay: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        rename = "infoDelay",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "infoDelay", skip_serializing_if = "Option::is_none")]
     pub info_delay: Option<i64>,
     #[serde(
         rename = "isConfirmationNotificationOn",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_confirmation_notification_on: Option<
         UpdateRequestFieldsIsConfirmationNotificationOn,
     >,
-    #[serde(
-        rename = "isDelayedNotificationOn",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isDelayedNotificationOn", skip_serializing_if = "Option::is_none")]
     pub is_delayed_notification_on: Option<UpdateRequestFieldsIsDelayedNotificationOn>,
     #[serde(
         rename = "isFeedbackNotificationOn",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_feedback_notification_on: Option<UpdateRequestFieldsIsFeedbackNotificationOn>,
-    #[serde(
-        rename = "isInfoNotificationOn",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isInfoNotificationOn", skip_serializing_if = "Option::is_none")]
     pub is_info_notification_on: Option<UpdateRequestFieldsIsInfoNotificationOn>,
-    #[serde(
-        rename = "isMain",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isMain", skip_serializing_if = "Option::is_none")]
     pub is_main: Option<UpdateRequestFieldsIsMain>,
     #[serde(
         rename = "isReminderNotificationOn",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_reminder_notification_on: Option<UpdateRequestFieldsIsReminderNotificationOn>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "reminderDelay",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "reminderDelay", skip_serializing_if = "Option::is_none")]
     pub reminder_delay: Option<i64>,
     #[serde(
         rename = "templateTypeConfirmation",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub template_type_confirmation: Option<UpdateRequestFieldsTemplateTypeConfirmation>,
-    #[serde(
-        rename = "templateTypeDelayed",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "templateTypeDelayed", skip_serializing_if = "Option::is_none")]
     pub template_type_delayed: Option<UpdateRequestFieldsTemplateTypeDelayed>,
-    #[serde(
-        rename = "templateTypeFeedback",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "templateTypeFeedback", skip_serializing_if = "Option::is_none")]
     pub template_type_feedback: Option<UpdateRequestFieldsTemplateTypeFeedback>,
-    #[serde(
-        rename = "templateTypeInfo",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "templateTypeInfo", skip_serializing_if = "Option::is_none")]
     pub template_type_info: Option<UpdateRequestFieldsTemplateTypeInfo>,
-    #[serde(
-        rename = "templateTypeReminder",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "templateTypeReminder", skip_serializing_if = "Option::is_none")]
     pub template_type_reminder: Option<String>,
-    #[serde(
-        rename = "typeId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestFields, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<i64>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<i64>> = None;
+                let mut __f8: Option<
+                    Option<UpdateRequestFieldsIsConfirmationNotificationOn>,
+                > = None;
+                let mut __f9: Option<
+                    Option<UpdateRequestFieldsIsDelayedNotificationOn>,
+                > = None;
+                let mut __f10: Option<
+                    Option<UpdateRequestFieldsIsFeedbackNotificationOn>,
+                > = None;
+                let mut __f11: Option<Option<UpdateRequestFieldsIsInfoNotificationOn>> = None;
+                let mut __f12: Option<Option<UpdateRequestFieldsIsMain>> = None;
+                let mut __f13: Option<
+                    Option<UpdateRequestFieldsIsReminderNotificationOn>,
+                > = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<Option<i64>> = None;
+                let mut __f16: Option<
+                    Option<UpdateRequestFieldsTemplateTypeConfirmation>,
+                > = None;
+                let mut __f17: Option<Option<UpdateRequestFieldsTemplateTypeDelayed>> = None;
+                let mut __f18: Option<Option<UpdateRequestFieldsTemplateTypeFeedback>> = None;
+                let mut __f19: Option<Option<UpdateRequestFieldsTemplateTypeInfo>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "confirmationCounterDelay" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "confirmationCounterDelay",
+                                    ),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "confirmationDelay" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("confirmationDelay"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "confirmationRepetitions" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "confirmationRepetitions",
+                                    ),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "confirmationRepetitionsInterval" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "confirmationRepetitionsInterval",
+                                    ),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "delayedCounterDelay" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("delayedCounterDelay"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "delayedDelay" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("delayedDelay"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "description" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "infoDelay" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("infoDelay"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isConfirmationNotificationOn" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "isConfirmationNotificationOn",
+                                    ),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<UpdateRequestFieldsIsConfirmationNotificationOn>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "isDelayedNotificationOn" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "isDelayedNotificationOn",
+                                    ),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<UpdateRequestFieldsIsDelayedNotificationOn>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "isFeedbackNotificationOn" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "isFeedbackNotificationOn",
+                                    ),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<UpdateRequestFieldsIsFeedbackNotificationOn>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "isInfoNotificationOn" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("isInfoNotificationOn"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<UpdateRequestFieldsIsInfoNotificationOn>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "isMain" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("isMain"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<UpdateRequestFieldsIsMain>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "isReminderNotificationOn" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "isReminderNotificationOn",
+                                    ),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<UpdateRequestFieldsIsReminderNotificationOn>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "reminderDelay" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("reminderDelay"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "templateTypeConfirmation" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "templateTypeConfirmation",
+                                    ),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<UpdateRequestFieldsTemplateTypeConfirmation>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "templateTypeDelayed" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("templateTypeDelayed"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<UpdateRequestFieldsTemplateTypeDelayed>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "templateTypeFeedback" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("templateTypeFeedback"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<UpdateRequestFieldsTemplateTypeFeedback>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "templateTypeInfo" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("templateTypeInfo"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<UpdateRequestFieldsTemplateTypeInfo>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "templateTypeReminder" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("templateTypeReminder"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "typeId" => {
+                            if __f21.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("typeId"));
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestFields {
+                    confirmation_counter_delay: __f0.unwrap_or_default(),
+                    confirmation_delay: __f1.unwrap_or_default(),
+                    confirmation_repetitions: __f2.unwrap_or_default(),
+                    confirmation_repetitions_interval: __f3.unwrap_or_default(),
+                    delayed_counter_delay: __f4.unwrap_or_default(),
+                    delayed_delay: __f5.unwrap_or_default(),
+                    description: __f6.unwrap_or_default(),
+                    info_delay: __f7.unwrap_or_default(),
+                    is_confirmation_notification_on: __f8.unwrap_or_default(),
+                    is_delayed_notification_on: __f9.unwrap_or_default(),
+                    is_feedback_notification_on: __f10.unwrap_or_default(),
+                    is_info_notification_on: __f11.unwrap_or_default(),
+                    is_main: __f12.unwrap_or_default(),
+                    is_reminder_notification_on: __f13.unwrap_or_default(),
+                    name: __f14.unwrap_or_default(),
+                    reminder_delay: __f15.unwrap_or_default(),
+                    template_type_confirmation: __f16.unwrap_or_default(),
+                    template_type_delayed: __f17.unwrap_or_default(),
+                    template_type_feedback: __f18.unwrap_or_default(),
+                    template_type_info: __f19.unwrap_or_default(),
+                    template_type_reminder: __f20.unwrap_or_default(),
+                    type_id: __f21.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestFields {

@@ -15,49 +15,138 @@ pub async fn nearest(
 }
 
 /// Parameters of `calendar.event.get.nearest`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct NearestRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub days: Option<i64>,
-    #[serde(
-        rename = "detailUrl",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "detailUrl", skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
-    #[serde(
-        rename = "forCurrentUser",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "forCurrentUser", skip_serializing_if = "Option::is_none")]
     pub for_current_user: Option<bool>,
-    #[serde(
-        rename = "maxEventsCount",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "maxEventsCount", skip_serializing_if = "Option::is_none")]
     pub max_events_count: Option<i64>,
-    #[serde(
-        rename = "ownerId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
-    #[serde(
-        rename = "type",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<NearestRequestType>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for NearestRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = NearestRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct NearestRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<NearestRequest, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<bool>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<NearestRequestType>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "days" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("days"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "detailUrl" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("detailUrl"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "forCurrentUser" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("forCurrentUser"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "maxEventsCount" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("maxEventsCount"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ownerId" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ownerId"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "type" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("type"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<NearestRequestType>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(NearestRequest {
+                    days: __f0.unwrap_or_default(),
+                    detail_url: __f1.unwrap_or_default(),
+                    for_current_user: __f2.unwrap_or_default(),
+                    max_events_count: __f3.unwrap_or_default(),
+                    owner_id: __f4.unwrap_or_default(),
+                    type_: __f5.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for NearestRequest {
@@ -134,402 +223,983 @@ impl crate::runtime::loose::Loose for NearestRequestType {
 /// The `result` of `calendar.event.get.nearest`.
 pub type NearestResponse = Vec<NearestResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct NearestResponseItem {
-    #[serde(
-        rename = "ACCESSIBILITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACCESSIBILITY", skip_serializing_if = "Option::is_none")]
     pub accessibility: Option<String>,
-    #[serde(
-        rename = "ATTENDEES_CODES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ATTENDEES_CODES", skip_serializing_if = "Option::is_none")]
     pub attendees_codes: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "ATTENDEE_LIST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ATTENDEE_LIST", skip_serializing_if = "Option::is_none")]
     pub attendee_list: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "CAL_DAV_LABEL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CAL_DAV_LABEL", skip_serializing_if = "Option::is_none")]
     pub cal_dav_label: Option<String>,
-    #[serde(
-        rename = "CAL_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CAL_TYPE", skip_serializing_if = "Option::is_none")]
     pub cal_type: Option<String>,
-    #[serde(
-        rename = "COLLAB_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "COLLAB_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub collab_id: ::serde_json::Value,
-    #[serde(
-        rename = "COLOR",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
-    #[serde(
-        rename = "CREATED_BY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
-    #[serde(
-        rename = "DATE_CREATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    #[serde(
-        rename = "DATE_FROM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_FROM", skip_serializing_if = "Option::is_none")]
     pub date_from: Option<String>,
-    #[serde(
-        rename = "DATE_FROM_FORMATTED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_FROM_FORMATTED", skip_serializing_if = "Option::is_none")]
     pub date_from_formatted: Option<String>,
-    #[serde(
-        rename = "DATE_FROM_TS_UTC",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_FROM_TS_UTC", skip_serializing_if = "Option::is_none")]
     pub date_from_ts_utc: Option<String>,
-    #[serde(
-        rename = "DATE_TO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_TO", skip_serializing_if = "Option::is_none")]
     pub date_to: Option<String>,
-    #[serde(
-        rename = "DATE_TO_FORMATTED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_TO_FORMATTED", skip_serializing_if = "Option::is_none")]
     pub date_to_formatted: Option<String>,
-    #[serde(
-        rename = "DATE_TO_TS_UTC",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_TO_TS_UTC", skip_serializing_if = "Option::is_none")]
     pub date_to_ts_utc: Option<String>,
-    #[serde(
-        rename = "DAV_EXCH_LABEL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DAV_EXCH_LABEL", skip_serializing_if = "Option::is_none")]
     pub dav_exch_label: Option<String>,
-    #[serde(
-        rename = "DAV_XML_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DAV_XML_ID", skip_serializing_if = "Option::is_none")]
     pub dav_xml_id: Option<String>,
-    #[serde(
-        rename = "DELETED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DELETED", skip_serializing_if = "Option::is_none")]
     pub deleted: Option<String>,
-    #[serde(
-        rename = "DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        rename = "DT_LENGTH",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DT_LENGTH", skip_serializing_if = "Option::is_none")]
     pub dt_length: Option<i64>,
-    #[serde(
-        rename = "DT_SKIP_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DT_SKIP_TIME", skip_serializing_if = "Option::is_none")]
     pub dt_skip_time: Option<String>,
-    #[serde(
-        rename = "EVENT_TYPE",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "EVENT_TYPE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub event_type: ::serde_json::Value,
-    #[serde(
-        rename = "EXDATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EXDATE", skip_serializing_if = "Option::is_none")]
     pub exdate: Option<String>,
-    #[serde(
-        rename = "G_EVENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "G_EVENT_ID", skip_serializing_if = "Option::is_none")]
     pub g_event_id: Option<String>,
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(
-        rename = "IMPORTANCE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IMPORTANCE", skip_serializing_if = "Option::is_none")]
     pub importance: Option<String>,
-    #[serde(
-        rename = "IS_MEETING",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IS_MEETING", skip_serializing_if = "Option::is_none")]
     pub is_meeting: Option<bool>,
-    #[serde(
-        rename = "LOCATION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    #[serde(
-        rename = "MEETING",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MEETING", skip_serializing_if = "Option::is_none")]
     pub meeting: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "MEETING_HOST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MEETING_HOST", skip_serializing_if = "Option::is_none")]
     pub meeting_host: Option<String>,
-    #[serde(
-        rename = "MEETING_STATUS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MEETING_STATUS", skip_serializing_if = "Option::is_none")]
     pub meeting_status: Option<String>,
-    #[serde(
-        rename = "NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(
         rename = "ORIGINAL_DATE_FROM",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub original_date_from: ::serde_json::Value,
-    #[serde(
-        rename = "OWNER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
-    #[serde(
-        rename = "PARENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
-    #[serde(
-        rename = "PRIVATE_EVENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PRIVATE_EVENT", skip_serializing_if = "Option::is_none")]
     pub private_event: Option<String>,
-    #[serde(
-        rename = "RECURRENCE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RECURRENCE_ID", skip_serializing_if = "Option::is_none")]
     pub recurrence_id: Option<i64>,
-    #[serde(
-        rename = "RELATIONS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RELATIONS", skip_serializing_if = "Option::is_none")]
     pub relations: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "REMIND",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "REMIND", skip_serializing_if = "Option::is_none")]
     pub remind: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "RRULE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RRULE", skip_serializing_if = "Option::is_none")]
     pub rrule: Option<::serde_json::Map<String, ::serde_json::Value>>,
     #[serde(
         rename = "SECTION_DAV_XML_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub section_dav_xml_id: ::serde_json::Value,
-    #[serde(
-        rename = "SECTION_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SECTION_ID", skip_serializing_if = "Option::is_none")]
     pub section_id: Option<String>,
-    #[serde(
-        rename = "SECT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SECT_ID", skip_serializing_if = "Option::is_none")]
     pub sect_id: Option<String>,
     #[serde(
         rename = "SYNC_STATUS",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub sync_status: ::serde_json::Value,
-    #[serde(
-        rename = "TIMESTAMP_X",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
-    #[serde(
-        rename = "TZ_FROM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TZ_FROM", skip_serializing_if = "Option::is_none")]
     pub tz_from: Option<String>,
-    #[serde(
-        rename = "TZ_OFFSET_FROM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TZ_OFFSET_FROM", skip_serializing_if = "Option::is_none")]
     pub tz_offset_from: Option<String>,
-    #[serde(
-        rename = "TZ_OFFSET_TO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TZ_OFFSET_TO", skip_serializing_if = "Option::is_none")]
     pub tz_offset_to: Option<String>,
-    #[serde(
-        rename = "TZ_TO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TZ_TO", skip_serializing_if = "Option::is_none")]
     pub tz_to: Option<String>,
-    #[serde(
-        rename = "UF_CRM_CAL_EVENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_CRM_CAL_EVENT", skip_serializing_if = "Option::is_none")]
     pub uf_crm_cal_event: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "UF_WEBDAV_CAL_EVENT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_WEBDAV_CAL_EVENT", skip_serializing_if = "Option::is_none")]
     pub uf_webdav_cal_event: Option<bool>,
-    #[serde(
-        rename = "VERSION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VERSION", skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
-    #[serde(
-        rename = "attendeesEntityList",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "attendeesEntityList", skip_serializing_if = "Option::is_none")]
     pub attendees_entity_list: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "~DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "~DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description_2: Option<String>,
-    #[serde(
-        rename = "~RRULE_DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "~RRULE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub rrule_description: Option<String>,
-    #[serde(
-        rename = "~USER_OFFSET_FROM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "~USER_OFFSET_FROM", skip_serializing_if = "Option::is_none")]
     pub user_offset_from: Option<i64>,
-    #[serde(
-        rename = "~USER_OFFSET_TO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "~USER_OFFSET_TO", skip_serializing_if = "Option::is_none")]
     pub user_offset_to: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for NearestResponseItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = NearestResponseItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct NearestResponseItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<NearestResponseItem, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<Option<String>> = None;
+                let mut __f19: Option<Option<i64>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<::serde_json::Value> = None;
+                let mut __f22: Option<Option<String>> = None;
+                let mut __f23: Option<Option<String>> = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<Option<String>> = None;
+                let mut __f26: Option<Option<bool>> = None;
+                let mut __f27: Option<Option<String>> = None;
+                let mut __f28: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<String>> = None;
+                let mut __f31: Option<Option<String>> = None;
+                let mut __f32: Option<::serde_json::Value> = None;
+                let mut __f33: Option<Option<String>> = None;
+                let mut __f34: Option<Option<String>> = None;
+                let mut __f35: Option<Option<String>> = None;
+                let mut __f36: Option<Option<i64>> = None;
+                let mut __f37: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f38: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f39: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f40: Option<::serde_json::Value> = None;
+                let mut __f41: Option<Option<String>> = None;
+                let mut __f42: Option<Option<String>> = None;
+                let mut __f43: Option<::serde_json::Value> = None;
+                let mut __f44: Option<Option<String>> = None;
+                let mut __f45: Option<Option<String>> = None;
+                let mut __f46: Option<Option<String>> = None;
+                let mut __f47: Option<Option<String>> = None;
+                let mut __f48: Option<Option<String>> = None;
+                let mut __f49: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f50: Option<Option<bool>> = None;
+                let mut __f51: Option<Option<String>> = None;
+                let mut __f52: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f53: Option<Option<String>> = None;
+                let mut __f54: Option<Option<String>> = None;
+                let mut __f55: Option<Option<i64>> = None;
+                let mut __f56: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACCESSIBILITY" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ACCESSIBILITY"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ATTENDEES_CODES" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ATTENDEES_CODES"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "ATTENDEE_LIST" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ATTENDEE_LIST"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CAL_DAV_LABEL" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CAL_DAV_LABEL"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CAL_TYPE" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CAL_TYPE"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COLLAB_ID" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("COLLAB_ID"),
+                                );
+                            }
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "COLOR" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COLOR"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CREATED_BY" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CREATED_BY"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_CREATE" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_FROM" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_FROM"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_FROM_FORMATTED" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_FROM_FORMATTED"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_FROM_TS_UTC" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_FROM_TS_UTC"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_TO" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DATE_TO"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_TO_FORMATTED" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_TO_FORMATTED"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_TO_TS_UTC" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_TO_TS_UTC"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DAV_EXCH_LABEL" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DAV_EXCH_LABEL"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DAV_XML_ID" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DAV_XML_ID"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DELETED" => {
+                            if __f17.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DELETED"));
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DESCRIPTION" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DT_LENGTH" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DT_LENGTH"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DT_SKIP_TIME" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DT_SKIP_TIME"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EVENT_TYPE" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EVENT_TYPE"),
+                                );
+                            }
+                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "EXDATE" => {
+                            if __f22.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("EXDATE"));
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "G_EVENT_ID" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("G_EVENT_ID"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f24.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IMPORTANCE" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IMPORTANCE"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IS_MEETING" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IS_MEETING"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LOCATION" => {
+                            if __f27.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LOCATION"));
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MEETING" => {
+                            if __f28.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MEETING"));
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "MEETING_HOST" => {
+                            if __f29.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MEETING_HOST"),
+                                );
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MEETING_STATUS" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MEETING_STATUS"),
+                                );
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f31.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORIGINAL_DATE_FROM" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORIGINAL_DATE_FROM"),
+                                );
+                            }
+                            __f32 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "OWNER_ID" => {
+                            if __f33.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OWNER_ID"));
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PARENT_ID" => {
+                            if __f34.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PARENT_ID"),
+                                );
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PRIVATE_EVENT" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PRIVATE_EVENT"),
+                                );
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RECURRENCE_ID" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RECURRENCE_ID"),
+                                );
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "RELATIONS" => {
+                            if __f37.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("RELATIONS"),
+                                );
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "REMIND" => {
+                            if __f38.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("REMIND"));
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "RRULE" => {
+                            if __f39.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("RRULE"));
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SECTION_DAV_XML_ID" => {
+                            if __f40.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SECTION_DAV_XML_ID"),
+                                );
+                            }
+                            __f40 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "SECTION_ID" => {
+                            if __f41.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SECTION_ID"),
+                                );
+                            }
+                            __f41 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SECT_ID" => {
+                            if __f42.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SECT_ID"));
+                            }
+                            __f42 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SYNC_STATUS" => {
+                            if __f43.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SYNC_STATUS"),
+                                );
+                            }
+                            __f43 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "TIMESTAMP_X" => {
+                            if __f44.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TIMESTAMP_X"),
+                                );
+                            }
+                            __f44 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TZ_FROM" => {
+                            if __f45.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TZ_FROM"));
+                            }
+                            __f45 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TZ_OFFSET_FROM" => {
+                            if __f46.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TZ_OFFSET_FROM"),
+                                );
+                            }
+                            __f46 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TZ_OFFSET_TO" => {
+                            if __f47.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TZ_OFFSET_TO"),
+                                );
+                            }
+                            __f47 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TZ_TO" => {
+                            if __f48.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TZ_TO"));
+                            }
+                            __f48 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_CRM_CAL_EVENT" => {
+                            if __f49.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_CRM_CAL_EVENT"),
+                                );
+                            }
+                            __f49 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_WEBDAV_CAL_EVENT" => {
+                            if __f50.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_WEBDAV_CAL_EVENT"),
+                                );
+                            }
+                            __f50 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VERSION" => {
+                            if __f51.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("VERSION"));
+                            }
+                            __f51 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "attendeesEntityList" => {
+                            if __f52.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("attendeesEntityList"),
+                                );
+                            }
+                            __f52 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "~DESCRIPTION" => {
+                            if __f53.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("~DESCRIPTION"),
+                                );
+                            }
+                            __f53 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "~RRULE_DESCRIPTION" => {
+                            if __f54.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("~RRULE_DESCRIPTION"),
+                                );
+                            }
+                            __f54 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "~USER_OFFSET_FROM" => {
+                            if __f55.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("~USER_OFFSET_FROM"),
+                                );
+                            }
+                            __f55 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "~USER_OFFSET_TO" => {
+                            if __f56.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("~USER_OFFSET_TO"),
+                                );
+                            }
+                            __f56 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(NearestResponseItem {
+                    accessibility: __f0.unwrap_or_default(),
+                    attendees_codes: __f1.unwrap_or_default(),
+                    attendee_list: __f2.unwrap_or_default(),
+                    cal_dav_label: __f3.unwrap_or_default(),
+                    cal_type: __f4.unwrap_or_default(),
+                    collab_id: __f5.unwrap_or_default(),
+                    color: __f6.unwrap_or_default(),
+                    created_by: __f7.unwrap_or_default(),
+                    date_create: __f8.unwrap_or_default(),
+                    date_from: __f9.unwrap_or_default(),
+                    date_from_formatted: __f10.unwrap_or_default(),
+                    date_from_ts_utc: __f11.unwrap_or_default(),
+                    date_to: __f12.unwrap_or_default(),
+                    date_to_formatted: __f13.unwrap_or_default(),
+                    date_to_ts_utc: __f14.unwrap_or_default(),
+                    dav_exch_label: __f15.unwrap_or_default(),
+                    dav_xml_id: __f16.unwrap_or_default(),
+                    deleted: __f17.unwrap_or_default(),
+                    description: __f18.unwrap_or_default(),
+                    dt_length: __f19.unwrap_or_default(),
+                    dt_skip_time: __f20.unwrap_or_default(),
+                    event_type: __f21.unwrap_or_default(),
+                    exdate: __f22.unwrap_or_default(),
+                    g_event_id: __f23.unwrap_or_default(),
+                    id: __f24.unwrap_or_default(),
+                    importance: __f25.unwrap_or_default(),
+                    is_meeting: __f26.unwrap_or_default(),
+                    location: __f27.unwrap_or_default(),
+                    meeting: __f28.unwrap_or_default(),
+                    meeting_host: __f29.unwrap_or_default(),
+                    meeting_status: __f30.unwrap_or_default(),
+                    name: __f31.unwrap_or_default(),
+                    original_date_from: __f32.unwrap_or_default(),
+                    owner_id: __f33.unwrap_or_default(),
+                    parent_id: __f34.unwrap_or_default(),
+                    private_event: __f35.unwrap_or_default(),
+                    recurrence_id: __f36.unwrap_or_default(),
+                    relations: __f37.unwrap_or_default(),
+                    remind: __f38.unwrap_or_default(),
+                    rrule: __f39.unwrap_or_default(),
+                    section_dav_xml_id: __f40.unwrap_or_default(),
+                    section_id: __f41.unwrap_or_default(),
+                    sect_id: __f42.unwrap_or_default(),
+                    sync_status: __f43.unwrap_or_default(),
+                    timestamp_x: __f44.unwrap_or_default(),
+                    tz_from: __f45.unwrap_or_default(),
+                    tz_offset_from: __f46.unwrap_or_default(),
+                    tz_offset_to: __f47.unwrap_or_default(),
+                    tz_to: __f48.unwrap_or_default(),
+                    uf_crm_cal_event: __f49.unwrap_or_default(),
+                    uf_webdav_cal_event: __f50.unwrap_or_default(),
+                    version: __f51.unwrap_or_default(),
+                    attendees_entity_list: __f52.unwrap_or_default(),
+                    description_2: __f53.unwrap_or_default(),
+                    rrule_description: __f54.unwrap_or_default(),
+                    user_offset_from: __f55.unwrap_or_default(),
+                    user_offset_to: __f56.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for NearestResponseItem {

@@ -17,19 +17,137 @@ pub async fn add(
 }
 
 /// Parameters of `CATALOG.PRICE.ON.ADD`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub auth: ::serde_json::Map<String, ::serde_json::Value>,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub data: ::serde_json::Map<String, ::serde_json::Value>,
-    #[serde(rename = "data.FIELDS", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "data.FIELDS")]
     pub data_fields: AddRequestDataFields,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub event: String,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub event_handler_id: i64,
     pub ts: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f1: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f2: Option<AddRequestDataFields> = None;
+                let mut __f3: Option<String> = None;
+                let mut __f4: Option<i64> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "auth" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("auth"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            ::serde_json::Map<String, ::serde_json::Value>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "data" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("data"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            ::serde_json::Map<String, ::serde_json::Value>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "data.FIELDS" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("data.FIELDS"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            AddRequestDataFields,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "event" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("event"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "event_handler_id" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("event_handler_id"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "ts" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ts"));
+                            }
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    auth: __f0.ok_or_else(|| ::serde::de::Error::missing_field("auth"))?,
+                    data: __f1.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
+                    data_fields: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "data.FIELDS",
+                        ))?,
+                    event: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("event"))?,
+                    event_handler_id: __f4
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "event_handler_id",
+                        ))?,
+                    ts: __f5.ok_or_else(|| ::serde::de::Error::missing_field("ts"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -40,10 +158,50 @@ impl crate::runtime::loose::Loose for AddRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestDataFields {
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestDataFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestDataFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestDataFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestDataFields, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestDataFields {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestDataFields {
@@ -73,19 +231,137 @@ pub async fn delete(
 }
 
 /// Parameters of `CATALOG.PRICE.ON.DELETE`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub auth: ::serde_json::Map<String, ::serde_json::Value>,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub data: ::serde_json::Map<String, ::serde_json::Value>,
-    #[serde(rename = "data.FIELDS", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "data.FIELDS")]
     pub data_fields: DeleteRequestDataFields,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub event: String,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub event_handler_id: i64,
     pub ts: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f1: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f2: Option<DeleteRequestDataFields> = None;
+                let mut __f3: Option<String> = None;
+                let mut __f4: Option<i64> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "auth" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("auth"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            ::serde_json::Map<String, ::serde_json::Value>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "data" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("data"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            ::serde_json::Map<String, ::serde_json::Value>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "data.FIELDS" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("data.FIELDS"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            DeleteRequestDataFields,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "event" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("event"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "event_handler_id" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("event_handler_id"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "ts" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ts"));
+                            }
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    auth: __f0.ok_or_else(|| ::serde::de::Error::missing_field("auth"))?,
+                    data: __f1.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
+                    data_fields: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "data.FIELDS",
+                        ))?,
+                    event: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("event"))?,
+                    event_handler_id: __f4
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "event_handler_id",
+                        ))?,
+                    ts: __f5.ok_or_else(|| ::serde::de::Error::missing_field("ts"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -96,10 +372,50 @@ impl crate::runtime::loose::Loose for DeleteRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequestDataFields {
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequestDataFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequestDataFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequestDataFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequestDataFields, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequestDataFields {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequestDataFields {
@@ -129,19 +445,137 @@ pub async fn update(
 }
 
 /// Parameters of `CATALOG.PRICE.ON.UPDATE`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub auth: ::serde_json::Map<String, ::serde_json::Value>,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub data: ::serde_json::Map<String, ::serde_json::Value>,
-    #[serde(rename = "data.FIELDS", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "data.FIELDS")]
     pub data_fields: UpdateRequestDataFields,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub event: String,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub event_handler_id: i64,
     pub ts: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f1: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f2: Option<UpdateRequestDataFields> = None;
+                let mut __f3: Option<String> = None;
+                let mut __f4: Option<i64> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "auth" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("auth"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            ::serde_json::Map<String, ::serde_json::Value>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "data" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("data"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            ::serde_json::Map<String, ::serde_json::Value>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "data.FIELDS" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("data.FIELDS"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            UpdateRequestDataFields,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "event" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("event"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "event_handler_id" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("event_handler_id"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "ts" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ts"));
+                            }
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    auth: __f0.ok_or_else(|| ::serde::de::Error::missing_field("auth"))?,
+                    data: __f1.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
+                    data_fields: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "data.FIELDS",
+                        ))?,
+                    event: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("event"))?,
+                    event_handler_id: __f4
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "event_handler_id",
+                        ))?,
+                    ts: __f5.ok_or_else(|| ::serde::de::Error::missing_field("ts"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {
@@ -152,10 +586,50 @@ impl crate::runtime::loose::Loose for UpdateRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestDataFields {
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestDataFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestDataFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestDataFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestDataFields, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestDataFields {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestDataFields {

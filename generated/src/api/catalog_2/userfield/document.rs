@@ -18,24 +18,108 @@ pub async fn list(
 }
 
 /// Parameters of `catalog.userfield.document.list`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub filter: ::serde_json::Map<String, ::serde_json::Value>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub select: Vec<::serde_json::Value>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<Vec<::serde_json::Value>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "filter" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("filter"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            ::serde_json::Map<String, ::serde_json::Value>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "order" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("order"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "select" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("select"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Vec<::serde_json::Value>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "start" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("start"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequest {
+                    filter: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("filter"))?,
+                    order: __f1.unwrap_or_default(),
+                    select: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("select"))?,
+                    start: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequest {
@@ -47,14 +131,61 @@ impl crate::runtime::loose::Loose for ListRequest {
 }
 
 /// The `result` of `catalog.userfield.document.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub documents: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListResponse, A::Error> {
+                let mut __f0: Option<
+                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "documents" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("documents"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListResponse {
+                    documents: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListResponse {
@@ -81,12 +212,70 @@ pub async fn update(
 }
 
 /// Parameters of `catalog.userfield.document.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(rename = "documentId")]
     pub document_id: ::serde_json::Value,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: UpdateRequestFields,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<UpdateRequestFields> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "documentId" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("documentId"),
+                                );
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "fields" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            UpdateRequestFields,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    document_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("documentId"))?,
+                    fields: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {
@@ -97,16 +286,70 @@ impl crate::runtime::loose::Loose for UpdateRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestFields {
-    #[serde(rename = "documentType", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "documentType")]
     pub document_type: String,
-    #[serde(
-        rename = "fieldN",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "fieldN", skip_serializing_if = "::serde_json::Value::is_null")]
     pub field_n: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestFields, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "documentType" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("documentType"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "fieldN" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fieldN"));
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestFields {
+                    document_type: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "documentType",
+                        ))?,
+                    field_n: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestFields {
@@ -118,14 +361,57 @@ impl crate::runtime::loose::Loose for UpdateRequestFields {
 }
 
 /// The `result` of `catalog.userfield.document.update`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<UpdateResponseDocument>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateResponse, A::Error> {
+                let mut __f0: Option<Option<UpdateResponseDocument>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "document" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("document"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<UpdateResponseDocument>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateResponse {
+                    document: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateResponse {
@@ -136,28 +422,91 @@ impl crate::runtime::loose::Loose for UpdateResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateResponseDocument {
-    #[serde(
-        rename = "documentId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "documentId", skip_serializing_if = "Option::is_none")]
     pub document_id: Option<i64>,
-    #[serde(
-        rename = "documentType",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "documentType", skip_serializing_if = "Option::is_none")]
     pub document_type: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field7097: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateResponseDocument;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateResponseDocument")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateResponseDocument, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "documentId" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("documentId"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "documentType" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("documentType"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "field7097" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("field7097"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateResponseDocument {
+                    document_id: __f0.unwrap_or_default(),
+                    document_type: __f1.unwrap_or_default(),
+                    field7097: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateResponseDocument {

@@ -17,8 +17,36 @@ pub async fn get(
 }
 
 /// Parameters of `crm.lead.productrows.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequest {}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                while map
+                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(GetRequest {})
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
+}
 
 impl crate::runtime::loose::Loose for GetRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
@@ -48,14 +76,57 @@ pub async fn set(
 }
 
 /// Parameters of `crm.lead.productrows.set`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SetRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rows: Option<Vec<SetRequestRowsItem>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SetRequest, A::Error> {
+                let mut __f0: Option<Option<Vec<SetRequestRowsItem>>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "rows" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("rows"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<SetRequestRowsItem>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SetRequest {
+                    rows: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SetRequest {
@@ -66,112 +137,289 @@ impl crate::runtime::loose::Loose for SetRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SetRequestRowsItem {
-    #[serde(
-        rename = "DISCOUNT_RATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DISCOUNT_RATE", skip_serializing_if = "Option::is_none")]
     pub discount_rate: Option<f64>,
-    #[serde(
-        rename = "DISCOUNT_SUM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DISCOUNT_SUM", skip_serializing_if = "Option::is_none")]
     pub discount_sum: Option<f64>,
-    #[serde(
-        rename = "DISCOUNT_TYPE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DISCOUNT_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub discount_type_id: Option<SetRequestRowsItemDiscountTypeId>,
     #[serde(
         rename = "MEASURE_CODE",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub measure_code: ::serde_json::Value,
-    #[serde(
-        rename = "MEASURE_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MEASURE_NAME", skip_serializing_if = "Option::is_none")]
     pub measure_name: Option<String>,
-    #[serde(
-        rename = "PRICE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PRICE", skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    #[serde(
-        rename = "PRICE_BRUTTO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PRICE_BRUTTO", skip_serializing_if = "Option::is_none")]
     pub price_brutto: Option<f64>,
-    #[serde(
-        rename = "PRICE_EXCLUSIVE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PRICE_EXCLUSIVE", skip_serializing_if = "Option::is_none")]
     pub price_exclusive: Option<f64>,
-    #[serde(
-        rename = "PRICE_NETTO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PRICE_NETTO", skip_serializing_if = "Option::is_none")]
     pub price_netto: Option<f64>,
-    #[serde(
-        rename = "PRODUCT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PRODUCT_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    #[serde(
-        rename = "PRODUCT_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PRODUCT_NAME", skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
-    #[serde(
-        rename = "QUANTITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUANTITY", skip_serializing_if = "Option::is_none")]
     pub quantity: Option<f64>,
-    #[serde(
-        rename = "SORT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(
-        rename = "TAX_INCLUDED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TAX_INCLUDED", skip_serializing_if = "Option::is_none")]
     pub tax_included: Option<SetRequestRowsItemTaxIncluded>,
-    #[serde(
-        rename = "TAX_RATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TAX_RATE", skip_serializing_if = "Option::is_none")]
     pub tax_rate: Option<f64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SetRequestRowsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SetRequestRowsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SetRequestRowsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SetRequestRowsItem, A::Error> {
+                let mut __f0: Option<Option<f64>> = None;
+                let mut __f1: Option<Option<f64>> = None;
+                let mut __f2: Option<Option<SetRequestRowsItemDiscountTypeId>> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<f64>> = None;
+                let mut __f6: Option<Option<f64>> = None;
+                let mut __f7: Option<Option<f64>> = None;
+                let mut __f8: Option<Option<f64>> = None;
+                let mut __f9: Option<Option<i64>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<f64>> = None;
+                let mut __f12: Option<Option<i64>> = None;
+                let mut __f13: Option<Option<SetRequestRowsItemTaxIncluded>> = None;
+                let mut __f14: Option<Option<f64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "DISCOUNT_RATE" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DISCOUNT_RATE"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DISCOUNT_SUM" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DISCOUNT_SUM"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DISCOUNT_TYPE_ID" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DISCOUNT_TYPE_ID"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<SetRequestRowsItemDiscountTypeId>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "MEASURE_CODE" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MEASURE_CODE"),
+                                );
+                            }
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "MEASURE_NAME" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MEASURE_NAME"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PRICE" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PRICE"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PRICE_BRUTTO" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PRICE_BRUTTO"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PRICE_EXCLUSIVE" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PRICE_EXCLUSIVE"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PRICE_NETTO" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PRICE_NETTO"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PRODUCT_ID" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PRODUCT_ID"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PRODUCT_NAME" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PRODUCT_NAME"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "QUANTITY" => {
+                            if __f11.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("QUANTITY"));
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SORT" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SORT"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TAX_INCLUDED" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TAX_INCLUDED"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<SetRequestRowsItemTaxIncluded>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "TAX_RATE" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TAX_RATE"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<f64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SetRequestRowsItem {
+                    discount_rate: __f0.unwrap_or_default(),
+                    discount_sum: __f1.unwrap_or_default(),
+                    discount_type_id: __f2.unwrap_or_default(),
+                    measure_code: __f3.unwrap_or_default(),
+                    measure_name: __f4.unwrap_or_default(),
+                    price: __f5.unwrap_or_default(),
+                    price_brutto: __f6.unwrap_or_default(),
+                    price_exclusive: __f7.unwrap_or_default(),
+                    price_netto: __f8.unwrap_or_default(),
+                    product_id: __f9.unwrap_or_default(),
+                    product_name: __f10.unwrap_or_default(),
+                    quantity: __f11.unwrap_or_default(),
+                    sort: __f12.unwrap_or_default(),
+                    tax_included: __f13.unwrap_or_default(),
+                    tax_rate: __f14.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SetRequestRowsItem {

@@ -17,16 +17,108 @@ pub async fn delete(
 }
 
 /// Parameters of `crm.timeline.note.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(rename = "itemId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "itemId")]
     pub item_id: i64,
-    #[serde(rename = "itemType", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "itemType")]
     pub item_type: DeleteRequestItemType,
-    #[serde(rename = "ownerId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "ownerId")]
     pub owner_id: i64,
-    #[serde(rename = "ownerTypeId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "ownerTypeId")]
     pub owner_type_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<DeleteRequestItemType> = None;
+                let mut __f2: Option<i64> = None;
+                let mut __f3: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "itemId" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("itemId"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "itemType" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("itemType"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            DeleteRequestItemType,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "ownerId" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ownerId"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "ownerTypeId" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ownerTypeId"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    item_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("itemId"))?,
+                    item_type: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("itemType"))?,
+                    owner_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
+                    owner_type_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("ownerTypeId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -109,16 +201,108 @@ pub async fn get(
 }
 
 /// Parameters of `crm.timeline.note.get`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(rename = "itemId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "itemId")]
     pub item_id: i64,
-    #[serde(rename = "itemType", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "itemType")]
     pub item_type: GetRequestItemType,
-    #[serde(rename = "ownerId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "ownerId")]
     pub owner_id: i64,
-    #[serde(rename = "ownerTypeId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "ownerTypeId")]
     pub owner_type_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<GetRequestItemType> = None;
+                let mut __f2: Option<i64> = None;
+                let mut __f3: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "itemId" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("itemId"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "itemType" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("itemType"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            GetRequestItemType,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "ownerId" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ownerId"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "ownerTypeId" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ownerTypeId"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    item_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("itemId"))?,
+                    item_type: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("itemType"))?,
+                    owner_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
+                    owner_type_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("ownerTypeId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -183,44 +367,125 @@ impl crate::runtime::loose::Loose for GetRequestItemType {
 }
 
 /// The `result` of `crm.timeline.note.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponse {
-    #[serde(
-        rename = "createdById",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "createdById", skip_serializing_if = "Option::is_none")]
     pub created_by_id: Option<i64>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "createdTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
     pub created_time: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
-    #[serde(
-        rename = "updatedById",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "updatedById", skip_serializing_if = "Option::is_none")]
     pub updated_by_id: Option<i64>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "updatedTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponse, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "createdById" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("createdById"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "createdTime" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("createdTime"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "text" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("text"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "updatedById" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("updatedById"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "updatedTime" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("updatedTime"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponse {
+                    created_by_id: __f0.unwrap_or_default(),
+                    created_time: __f1.unwrap_or_default(),
+                    text: __f2.unwrap_or_default(),
+                    updated_by_id: __f3.unwrap_or_default(),
+                    updated_time: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponse {
@@ -247,18 +512,124 @@ pub async fn save(
 }
 
 /// Parameters of `crm.timeline.note.save`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SaveRequest {
-    #[serde(rename = "itemId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "itemId")]
     pub item_id: i64,
-    #[serde(rename = "itemType", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "itemType")]
     pub item_type: SaveRequestItemType,
-    #[serde(rename = "ownerId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "ownerId")]
     pub owner_id: i64,
-    #[serde(rename = "ownerTypeId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "ownerTypeId")]
     pub owner_type_id: i64,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub text: String,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SaveRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SaveRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SaveRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SaveRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<SaveRequestItemType> = None;
+                let mut __f2: Option<i64> = None;
+                let mut __f3: Option<i64> = None;
+                let mut __f4: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "itemId" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("itemId"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "itemType" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("itemType"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            SaveRequestItemType,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "ownerId" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ownerId"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "ownerTypeId" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ownerTypeId"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "text" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("text"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SaveRequest {
+                    item_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("itemId"))?,
+                    item_type: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("itemType"))?,
+                    owner_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
+                    owner_type_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "ownerTypeId",
+                        ))?,
+                    text: __f4.ok_or_else(|| ::serde::de::Error::missing_field("text"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SaveRequest {

@@ -17,37 +17,161 @@ pub async fn commit(
 }
 
 /// Parameters of `im.disk.file.commit`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct CommitRequest {
-    #[serde(
-        rename = "AS_FILE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AS_FILE", skip_serializing_if = "Option::is_none")]
     pub as_file: Option<CommitRequestAsFile>,
-    #[serde(rename = "CHAT_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
-    #[serde(rename = "DIALOG_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "DIALOG_ID")]
     pub dialog_id: CommitRequestDialogId,
-    #[serde(rename = "FILE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "FILE_ID")]
     pub file_id: i64,
-    #[serde(
-        rename = "MESSAGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    #[serde(
-        rename = "SILENT_MODE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SILENT_MODE", skip_serializing_if = "Option::is_none")]
     pub silent_mode: Option<CommitRequestSilentMode>,
-    #[serde(rename = "UPLOAD_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "UPLOAD_ID")]
     pub upload_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for CommitRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = CommitRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CommitRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CommitRequest, A::Error> {
+                let mut __f0: Option<Option<CommitRequestAsFile>> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<CommitRequestDialogId> = None;
+                let mut __f3: Option<i64> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<CommitRequestSilentMode>> = None;
+                let mut __f6: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "AS_FILE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("AS_FILE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<CommitRequestAsFile>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CHAT_ID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "DIALOG_ID" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DIALOG_ID"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            CommitRequestDialogId,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "FILE_ID" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FILE_ID"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "MESSAGE" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SILENT_MODE" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SILENT_MODE"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<CommitRequestSilentMode>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "UPLOAD_ID" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UPLOAD_ID"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CommitRequest {
+                    as_file: __f0.unwrap_or_default(),
+                    chat_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
+                    dialog_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("DIALOG_ID"))?,
+                    file_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("FILE_ID"))?,
+                    message: __f4.unwrap_or_default(),
+                    silent_mode: __f5.unwrap_or_default(),
+                    upload_id: __f6
+                        .ok_or_else(|| ::serde::de::Error::missing_field("UPLOAD_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for CommitRequest {
@@ -240,36 +364,114 @@ impl crate::runtime::loose::Loose for CommitRequestSilentMode {
 }
 
 /// The `result` of `im.disk.file.commit`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct CommitResponse {
-    #[serde(
-        rename = "DISK_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DISK_ID", skip_serializing_if = "Option::is_none")]
     pub disk_id: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "FILES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
     pub files: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "FILE_MODELS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FILE_MODELS", skip_serializing_if = "Option::is_none")]
     pub file_models: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "MESSAGE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MESSAGE_ID", skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for CommitResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = CommitResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CommitResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CommitResponse, A::Error> {
+                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f3: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "DISK_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DISK_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "FILES" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FILES"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "FILE_MODELS" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("FILE_MODELS"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "MESSAGE_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MESSAGE_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CommitResponse {
+                    disk_id: __f0.unwrap_or_default(),
+                    files: __f1.unwrap_or_default(),
+                    file_models: __f2.unwrap_or_default(),
+                    message_id: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for CommitResponse {
@@ -296,12 +498,72 @@ pub async fn delete(
 }
 
 /// Parameters of `im.disk.file.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(rename = "CHAT_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
-    #[serde(rename = "FILE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "FILE_ID")]
     pub file_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CHAT_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "FILE_ID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FILE_ID"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    chat_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
+                    file_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("FILE_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -331,10 +593,56 @@ pub async fn save(
 }
 
 /// Parameters of `im.disk.file.save`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SaveRequest {
-    #[serde(rename = "FILE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "FILE_ID")]
     pub file_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SaveRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SaveRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SaveRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SaveRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FILE_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FILE_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SaveRequest {
+                    file_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("FILE_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SaveRequest {
@@ -346,20 +654,74 @@ impl crate::runtime::loose::Loose for SaveRequest {
 }
 
 /// The `result` of `im.disk.file.save`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SaveResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<SaveResponseFile>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder: Option<SaveResponseFolder>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SaveResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SaveResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SaveResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SaveResponse, A::Error> {
+                let mut __f0: Option<Option<SaveResponseFile>> = None;
+                let mut __f1: Option<Option<SaveResponseFolder>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "file" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("file"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<SaveResponseFile>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "folder" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("folder"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<SaveResponseFolder>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SaveResponse {
+                    file: __f0.unwrap_or_default(),
+                    folder: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SaveResponse {
@@ -370,20 +732,70 @@ impl crate::runtime::loose::Loose for SaveResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SaveResponseFile {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SaveResponseFile {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SaveResponseFile;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SaveResponseFile")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SaveResponseFile, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SaveResponseFile {
+                    id: __f0.unwrap_or_default(),
+                    name: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SaveResponseFile {
@@ -394,20 +806,70 @@ impl crate::runtime::loose::Loose for SaveResponseFile {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SaveResponseFolder {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SaveResponseFolder {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SaveResponseFolder;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SaveResponseFolder")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SaveResponseFolder, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SaveResponseFolder {
+                    id: __f0.unwrap_or_default(),
+                    name: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SaveResponseFolder {

@@ -15,85 +15,227 @@ pub async fn search(
 }
 
 /// Parameters of `im.notify.history.search`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SearchRequest {
-    #[serde(
-        rename = "CONVERT_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CONVERT_TEXT", skip_serializing_if = "Option::is_none")]
     pub convert_text: Option<String>,
-    #[serde(
-        rename = "GROUP_TAG",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "GROUP_TAG", skip_serializing_if = "Option::is_none")]
     pub group_tag: Option<String>,
-    #[serde(
-        rename = "LAST_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LAST_ID", skip_serializing_if = "Option::is_none")]
     pub last_id: Option<i64>,
-    #[serde(
-        rename = "LIMIT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LIMIT", skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
-    #[serde(
-        rename = "SEARCH_AUTHORS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SEARCH_AUTHORS", skip_serializing_if = "Option::is_none")]
     pub search_authors: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "SEARCH_DATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SEARCH_DATE", skip_serializing_if = "Option::is_none")]
     pub search_date: Option<String>,
-    #[serde(
-        rename = "SEARCH_DATE_FROM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SEARCH_DATE_FROM", skip_serializing_if = "Option::is_none")]
     pub search_date_from: Option<String>,
-    #[serde(
-        rename = "SEARCH_DATE_TO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SEARCH_DATE_TO", skip_serializing_if = "Option::is_none")]
     pub search_date_to: Option<String>,
-    #[serde(
-        rename = "SEARCH_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SEARCH_TEXT", skip_serializing_if = "Option::is_none")]
     pub search_text: Option<String>,
-    #[serde(
-        rename = "SEARCH_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SEARCH_TYPE", skip_serializing_if = "Option::is_none")]
     pub search_type: Option<String>,
-    #[serde(
-        rename = "SEARCH_TYPES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SEARCH_TYPES", skip_serializing_if = "Option::is_none")]
     pub search_types: Option<Vec<::serde_json::Value>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SearchRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SearchRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SearchRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SearchRequest, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<Vec<::serde_json::Value>>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CONVERT_TEXT" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONVERT_TEXT"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "GROUP_TAG" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("GROUP_TAG"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LAST_ID" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LAST_ID"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LIMIT" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LIMIT"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SEARCH_AUTHORS" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SEARCH_AUTHORS"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SEARCH_DATE" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SEARCH_DATE"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SEARCH_DATE_FROM" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SEARCH_DATE_FROM"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SEARCH_DATE_TO" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SEARCH_DATE_TO"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SEARCH_TEXT" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SEARCH_TEXT"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SEARCH_TYPE" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SEARCH_TYPE"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SEARCH_TYPES" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SEARCH_TYPES"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SearchRequest {
+                    convert_text: __f0.unwrap_or_default(),
+                    group_tag: __f1.unwrap_or_default(),
+                    last_id: __f2.unwrap_or_default(),
+                    limit: __f3.unwrap_or_default(),
+                    search_authors: __f4.unwrap_or_default(),
+                    search_date: __f5.unwrap_or_default(),
+                    search_date_from: __f6.unwrap_or_default(),
+                    search_date_to: __f7.unwrap_or_default(),
+                    search_text: __f8.unwrap_or_default(),
+                    search_type: __f9.unwrap_or_default(),
+                    search_types: __f10.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SearchRequest {
@@ -105,32 +247,108 @@ impl crate::runtime::loose::Loose for SearchRequest {
 }
 
 /// The `result` of `im.notify.history.search`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SearchResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notifications: Option<Vec<SearchResponseNotificationsItem>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_results: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<SearchResponseUsersItem>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SearchResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SearchResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SearchResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SearchResponse, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<Vec<SearchResponseNotificationsItem>>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<Option<Vec<SearchResponseUsersItem>>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "chat_id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("chat_id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notifications" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("notifications"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<SearchResponseNotificationsItem>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "total_results" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("total_results"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "users" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("users"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<SearchResponseUsersItem>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SearchResponse {
+                    chat_id: __f0.unwrap_or_default(),
+                    notifications: __f1.unwrap_or_default(),
+                    total_results: __f2.unwrap_or_default(),
+                    users: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SearchResponse {
@@ -141,98 +359,289 @@ impl crate::runtime::loose::Loose for SearchResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SearchResponseNotificationsItem {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_buttons: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_event: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_module: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_read: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_sub_tag: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_tag: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_title: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_type: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub setting_name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SearchResponseNotificationsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SearchResponseNotificationsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SearchResponseNotificationsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SearchResponseNotificationsItem, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<i64>> = None;
+                let mut __f12: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "author_id" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("author_id"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "chat_id" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("chat_id"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "date" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("date"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notify_buttons" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("notify_buttons"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notify_event" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("notify_event"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notify_module" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("notify_module"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notify_read" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("notify_read"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notify_sub_tag" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("notify_sub_tag"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notify_tag" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("notify_tag"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notify_title" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("notify_title"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notify_type" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("notify_type"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "params" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("params"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "setting_name" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("setting_name"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "text" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("text"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SearchResponseNotificationsItem {
+                    author_id: __f0.unwrap_or_default(),
+                    chat_id: __f1.unwrap_or_default(),
+                    date: __f2.unwrap_or_default(),
+                    id: __f3.unwrap_or_default(),
+                    notify_buttons: __f4.unwrap_or_default(),
+                    notify_event: __f5.unwrap_or_default(),
+                    notify_module: __f6.unwrap_or_default(),
+                    notify_read: __f7.unwrap_or_default(),
+                    notify_sub_tag: __f8.unwrap_or_default(),
+                    notify_tag: __f9.unwrap_or_default(),
+                    notify_title: __f10.unwrap_or_default(),
+                    notify_type: __f11.unwrap_or_default(),
+                    params: __f12.unwrap_or_default(),
+                    setting_name: __f13.unwrap_or_default(),
+                    text: __f14.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SearchResponseNotificationsItem {
@@ -243,182 +652,493 @@ impl crate::runtime::loose::Loose for SearchResponseNotificationsItem {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SearchResponseUsersItem {
     /// Format: `date-time`.
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub absent: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar_hr: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub birthday: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bot: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bot_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub departments: Option<Vec<::serde_json::Value>>,
     /// Format: `date-time`.
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desktop_last_date: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_auth_id: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub extranet: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Format: `date-time`.
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub idle: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_activity_date: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile_last_date: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phones: Option<SearchResponseUsersItemPhones>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    #[serde(
-        rename = "type",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub website: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SearchResponseUsersItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SearchResponseUsersItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SearchResponseUsersItem, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<bool>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<bool>> = None;
+                let mut __f6: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<bool>> = None;
+                let mut __f9: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<bool>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<i64>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                let mut __f18: Option<Option<String>> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<String>> = None;
+                let mut __f22: Option<Option<bool>> = None;
+                let mut __f23: Option<Option<SearchResponseUsersItemPhones>> = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<Option<String>> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "absent" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("absent"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "active" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("active"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "avatar" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("avatar"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "avatar_hr" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("avatar_hr"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "birthday" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("birthday"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "bot" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("bot"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "bot_data" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("bot_data"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "color" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("color"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "connector" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("connector"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "departments" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("departments"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "desktop_last_date" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("desktop_last_date"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "email" => {
+                            if __f11.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("email"));
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "external_auth_id" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("external_auth_id"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "extranet" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("extranet"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "first_name" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("first_name"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "gender" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("gender"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "idle" => {
+                            if __f17.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("idle"));
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "last_activity_date" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("last_activity_date"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "last_name" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("last_name"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "mobile_last_date" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("mobile_last_date"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f21.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "network" => {
+                            if __f22.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("network"));
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "phones" => {
+                            if __f23.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("phones"));
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<SearchResponseUsersItemPhones>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "status" => {
+                            if __f24.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("status"));
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "type" => {
+                            if __f25.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("type"));
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "website" => {
+                            if __f26.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("website"));
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "work_position" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("work_position"),
+                                );
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SearchResponseUsersItem {
+                    absent: __f0.unwrap_or_default(),
+                    active: __f1.unwrap_or_default(),
+                    avatar: __f2.unwrap_or_default(),
+                    avatar_hr: __f3.unwrap_or_default(),
+                    birthday: __f4.unwrap_or_default(),
+                    bot: __f5.unwrap_or_default(),
+                    bot_data: __f6.unwrap_or_default(),
+                    color: __f7.unwrap_or_default(),
+                    connector: __f8.unwrap_or_default(),
+                    departments: __f9.unwrap_or_default(),
+                    desktop_last_date: __f10.unwrap_or_default(),
+                    email: __f11.unwrap_or_default(),
+                    external_auth_id: __f12.unwrap_or_default(),
+                    extranet: __f13.unwrap_or_default(),
+                    first_name: __f14.unwrap_or_default(),
+                    gender: __f15.unwrap_or_default(),
+                    id: __f16.unwrap_or_default(),
+                    idle: __f17.unwrap_or_default(),
+                    last_activity_date: __f18.unwrap_or_default(),
+                    last_name: __f19.unwrap_or_default(),
+                    mobile_last_date: __f20.unwrap_or_default(),
+                    name: __f21.unwrap_or_default(),
+                    network: __f22.unwrap_or_default(),
+                    phones: __f23.unwrap_or_default(),
+                    status: __f24.unwrap_or_default(),
+                    type_: __f25.unwrap_or_default(),
+                    website: __f26.unwrap_or_default(),
+                    work_position: __f27.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SearchResponseUsersItem {
@@ -429,26 +1149,91 @@ impl crate::runtime::loose::Loose for SearchResponseUsersItem {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SearchResponseUsersItemPhones {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub inner_phone: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub personal_mobile: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub work_phone: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItemPhones {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SearchResponseUsersItemPhones;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SearchResponseUsersItemPhones")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SearchResponseUsersItemPhones, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "inner_phone" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("inner_phone"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "personal_mobile" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("personal_mobile"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "work_phone" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("work_phone"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SearchResponseUsersItemPhones {
+                    inner_phone: __f0.unwrap_or_default(),
+                    personal_mobile: __f1.unwrap_or_default(),
+                    work_phone: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SearchResponseUsersItemPhones {

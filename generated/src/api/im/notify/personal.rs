@@ -15,47 +15,155 @@ pub async fn add(
 }
 
 /// Parameters of `im.notify.personal.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(
-        rename = "ATTACH",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ATTACH", skip_serializing_if = "Option::is_none")]
     pub attach: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "CLIENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    #[serde(rename = "MESSAGE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "MESSAGE")]
     pub message: String,
-    #[serde(
-        rename = "MESSAGE_OUT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MESSAGE_OUT", skip_serializing_if = "Option::is_none")]
     pub message_out: Option<String>,
-    #[serde(
-        rename = "SUB_TAG",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SUB_TAG", skip_serializing_if = "Option::is_none")]
     pub sub_tag: Option<String>,
-    #[serde(
-        rename = "TAG",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TAG", skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
-    #[serde(rename = "USER_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "USER_ID")]
     pub user_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<String> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ATTACH" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ATTACH"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CLIENT_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MESSAGE" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "MESSAGE_OUT" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MESSAGE_OUT"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SUB_TAG" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SUB_TAG"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TAG" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TAG"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_ID" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    attach: __f0.unwrap_or_default(),
+                    client_id: __f1.unwrap_or_default(),
+                    message: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE"))?,
+                    message_out: __f3.unwrap_or_default(),
+                    sub_tag: __f4.unwrap_or_default(),
+                    tag: __f5.unwrap_or_default(),
+                    user_id: __f6
+                        .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {

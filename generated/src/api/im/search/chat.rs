@@ -17,43 +17,118 @@ pub async fn list(
 }
 
 /// Parameters of `im.search.chat.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(
-        rename = "FIND",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FIND", skip_serializing_if = "Option::is_none")]
     pub find: Option<String>,
-    #[serde(
-        rename = "FIND_LINES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FIND_LINES", skip_serializing_if = "Option::is_none")]
     pub find_lines: Option<String>,
-    #[serde(
-        rename = "LIMIT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LIMIT", skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
-    #[serde(
-        rename = "OFFSET",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OFFSET", skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
     /// Offset of the first row to return; pages hold 50 rows.
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequest, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FIND" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FIND"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "FIND_LINES" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("FIND_LINES"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LIMIT" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LIMIT"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OFFSET" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OFFSET"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "start" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("start"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequest {
+                    find: __f0.unwrap_or_default(),
+                    find_lines: __f1.unwrap_or_default(),
+                    limit: __f2.unwrap_or_default(),
+                    offset: __f3.unwrap_or_default(),
+                    start: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequest {
@@ -67,213 +142,604 @@ impl crate::runtime::loose::Loose for ListRequest {
 /// The `result` of `im.search.chat.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponseItem {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub background_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub counter: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub disk_folder_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_data_1: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_data_2: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_data_3: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_link: Option<ListResponseItemEntityLink>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub extranet: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_new: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_message_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub marked_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message_count: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message_type: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mute_list: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_chat_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_message_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<ListResponseItemPermissions>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub public: Option<ListResponseItemPublic>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub restrictions: Option<ListResponseItemRestrictions>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text_field_enabled: Option<bool>,
-    #[serde(
-        rename = "type",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unread_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_counter: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListResponseItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListResponseItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListResponseItem, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<i64>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<ListResponseItemEntityLink>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<bool>> = None;
+                let mut __f14: Option<Option<i64>> = None;
+                let mut __f15: Option<Option<bool>> = None;
+                let mut __f16: Option<Option<i64>> = None;
+                let mut __f17: Option<Option<i64>> = None;
+                let mut __f18: Option<Option<i64>> = None;
+                let mut __f19: Option<Option<i64>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f22: Option<Option<String>> = None;
+                let mut __f23: Option<Option<i64>> = None;
+                let mut __f24: Option<Option<i64>> = None;
+                let mut __f25: Option<Option<i64>> = None;
+                let mut __f26: Option<Option<ListResponseItemPermissions>> = None;
+                let mut __f27: Option<Option<ListResponseItemPublic>> = None;
+                let mut __f28: Option<Option<ListResponseItemRestrictions>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<bool>> = None;
+                let mut __f31: Option<Option<String>> = None;
+                let mut __f32: Option<Option<i64>> = None;
+                let mut __f33: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "avatar" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("avatar"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "background_id" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("background_id"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "color" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("color"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "counter" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("counter"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "date_create" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("date_create"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "description" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "disk_folder_id" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("disk_folder_id"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "entity_data_1" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("entity_data_1"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "entity_data_2" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("entity_data_2"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "entity_data_3" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("entity_data_3"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "entity_id" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("entity_id"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "entity_link" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("entity_link"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<ListResponseItemEntityLink>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "entity_type" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("entity_type"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "extranet" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("extranet"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f14.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "is_new" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("is_new"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "last_id" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("last_id"));
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "last_message_id" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("last_message_id"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "marked_id" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("marked_id"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "message_count" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("message_count"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "message_type" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("message_type"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "mute_list" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("mute_list"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f22.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "owner" => {
+                            if __f23.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("owner"));
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "parent_chat_id" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("parent_chat_id"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "parent_message_id" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("parent_message_id"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "permissions" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("permissions"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<ListResponseItemPermissions>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "public" => {
+                            if __f27.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("public"));
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<ListResponseItemPublic>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "restrictions" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("restrictions"),
+                                );
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<ListResponseItemRestrictions>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "role" => {
+                            if __f29.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("role"));
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "text_field_enabled" => {
+                            if __f30.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("text_field_enabled"),
+                                );
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "type" => {
+                            if __f31.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("type"));
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "unread_id" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("unread_id"),
+                                );
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "user_counter" => {
+                            if __f33.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("user_counter"),
+                                );
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListResponseItem {
+                    avatar: __f0.unwrap_or_default(),
+                    background_id: __f1.unwrap_or_default(),
+                    color: __f2.unwrap_or_default(),
+                    counter: __f3.unwrap_or_default(),
+                    date_create: __f4.unwrap_or_default(),
+                    description: __f5.unwrap_or_default(),
+                    disk_folder_id: __f6.unwrap_or_default(),
+                    entity_data_1: __f7.unwrap_or_default(),
+                    entity_data_2: __f8.unwrap_or_default(),
+                    entity_data_3: __f9.unwrap_or_default(),
+                    entity_id: __f10.unwrap_or_default(),
+                    entity_link: __f11.unwrap_or_default(),
+                    entity_type: __f12.unwrap_or_default(),
+                    extranet: __f13.unwrap_or_default(),
+                    id: __f14.unwrap_or_default(),
+                    is_new: __f15.unwrap_or_default(),
+                    last_id: __f16.unwrap_or_default(),
+                    last_message_id: __f17.unwrap_or_default(),
+                    marked_id: __f18.unwrap_or_default(),
+                    message_count: __f19.unwrap_or_default(),
+                    message_type: __f20.unwrap_or_default(),
+                    mute_list: __f21.unwrap_or_default(),
+                    name: __f22.unwrap_or_default(),
+                    owner: __f23.unwrap_or_default(),
+                    parent_chat_id: __f24.unwrap_or_default(),
+                    parent_message_id: __f25.unwrap_or_default(),
+                    permissions: __f26.unwrap_or_default(),
+                    public: __f27.unwrap_or_default(),
+                    restrictions: __f28.unwrap_or_default(),
+                    role: __f29.unwrap_or_default(),
+                    text_field_enabled: __f30.unwrap_or_default(),
+                    type_: __f31.unwrap_or_default(),
+                    unread_id: __f32.unwrap_or_default(),
+                    user_counter: __f33.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListResponseItem {
@@ -284,27 +750,85 @@ impl crate::runtime::loose::Loose for ListResponseItem {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponseItemEntityLink {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(
-        rename = "type",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListResponseItemEntityLink {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListResponseItemEntityLink;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListResponseItemEntityLink")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListResponseItemEntityLink, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "type" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("type"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "url" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("url"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListResponseItemEntityLink {
+                    id: __f0.unwrap_or_default(),
+                    type_: __f1.unwrap_or_default(),
+                    url: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListResponseItemEntityLink {
@@ -315,44 +839,140 @@ impl crate::runtime::loose::Loose for ListResponseItemEntityLink {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponseItemPermissions {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_post: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_messages: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_settings: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_ui: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_users_add: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_users_delete: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListResponseItemPermissions {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListResponseItemPermissions;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListResponseItemPermissions")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListResponseItemPermissions, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "can_post" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("can_post"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "manage_messages" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("manage_messages"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "manage_settings" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("manage_settings"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "manage_ui" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("manage_ui"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "manage_users_add" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("manage_users_add"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "manage_users_delete" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("manage_users_delete"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListResponseItemPermissions {
+                    can_post: __f0.unwrap_or_default(),
+                    manage_messages: __f1.unwrap_or_default(),
+                    manage_settings: __f2.unwrap_or_default(),
+                    manage_ui: __f3.unwrap_or_default(),
+                    manage_users_add: __f4.unwrap_or_default(),
+                    manage_users_delete: __f5.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListResponseItemPermissions {
@@ -363,20 +983,70 @@ impl crate::runtime::loose::Loose for ListResponseItemPermissions {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponseItemPublic {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListResponseItemPublic {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListResponseItemPublic;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListResponseItemPublic")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListResponseItemPublic, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "code" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("code"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "link" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("link"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListResponseItemPublic {
+                    code: __f0.unwrap_or_default(),
+                    link: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListResponseItemPublic {
@@ -387,74 +1057,211 @@ impl crate::runtime::loose::Loose for ListResponseItemPublic {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponseItemRestrictions {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub call: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub extend: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub leave: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub leave_owner: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mute: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub path_title: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rename: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub send: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_list: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListResponseItemRestrictions {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListResponseItemRestrictions;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListResponseItemRestrictions")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListResponseItemRestrictions, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<bool>> = None;
+                let mut __f2: Option<Option<bool>> = None;
+                let mut __f3: Option<Option<bool>> = None;
+                let mut __f4: Option<Option<bool>> = None;
+                let mut __f5: Option<Option<bool>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<bool>> = None;
+                let mut __f9: Option<Option<bool>> = None;
+                let mut __f10: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "avatar" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("avatar"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "call" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("call"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "extend" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("extend"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "leave" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("leave"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "leave_owner" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("leave_owner"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "mute" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("mute"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "path" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("path"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "path_title" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("path_title"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "rename" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("rename"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "send" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("send"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "user_list" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("user_list"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListResponseItemRestrictions {
+                    avatar: __f0.unwrap_or_default(),
+                    call: __f1.unwrap_or_default(),
+                    extend: __f2.unwrap_or_default(),
+                    leave: __f3.unwrap_or_default(),
+                    leave_owner: __f4.unwrap_or_default(),
+                    mute: __f5.unwrap_or_default(),
+                    path: __f6.unwrap_or_default(),
+                    path_title: __f7.unwrap_or_default(),
+                    rename: __f8.unwrap_or_default(),
+                    send: __f9.unwrap_or_default(),
+                    user_list: __f10.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListResponseItemRestrictions {

@@ -15,14 +15,88 @@ pub async fn set(
 }
 
 /// Parameters of `imconnector.connector.data.set`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetRequest {
-    #[serde(rename = "CONNECTOR", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CONNECTOR")]
     pub connector: String,
-    #[serde(rename = "DATA", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "DATA")]
     pub data: SetRequestData,
-    #[serde(rename = "LINE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "LINE")]
     pub line: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SetRequest, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<SetRequestData> = None;
+                let mut __f2: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CONNECTOR" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONNECTOR"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATA" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DATA"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<SetRequestData>::default(),
+                                    )?,
+                            );
+                        }
+                        "LINE" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LINE"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SetRequest {
+                    connector: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CONNECTOR"))?,
+                    data: __f1.ok_or_else(|| ::serde::de::Error::missing_field("DATA"))?,
+                    line: __f2.ok_or_else(|| ::serde::de::Error::missing_field("LINE"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SetRequest {
@@ -33,36 +107,100 @@ impl crate::runtime::loose::Loose for SetRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SetRequestData {
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(
-        rename = "NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "URL",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "URL", skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    #[serde(
-        rename = "URL_IM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "URL_IM", skip_serializing_if = "Option::is_none")]
     pub url_im: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SetRequestData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SetRequestData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SetRequestData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SetRequestData, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "URL" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("URL"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "URL_IM" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("URL_IM"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SetRequestData {
+                    id: __f0.unwrap_or_default(),
+                    name: __f1.unwrap_or_default(),
+                    url: __f2.unwrap_or_default(),
+                    url_im: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SetRequestData {

@@ -15,22 +15,74 @@ pub async fn get(
 }
 
 /// Parameters of `imopenlines.config.list.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(
-        rename = "OPTIONS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
     pub options: Option<GetRequestOptions>,
-    #[serde(
-        rename = "PARAMS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
     pub params: Option<GetRequestParams>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<Option<GetRequestOptions>> = None;
+                let mut __f1: Option<Option<GetRequestParams>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "OPTIONS" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OPTIONS"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestOptions>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "PARAMS" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PARAMS"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParams>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    options: __f0.unwrap_or_default(),
+                    params: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -41,29 +93,93 @@ impl crate::runtime::loose::Loose for GetRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequestOptions {
-    #[serde(
-        rename = "CHECK_PERMISSION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CHECK_PERMISSION", skip_serializing_if = "Option::is_none")]
     pub check_permission: Option<String>,
-    #[serde(
-        rename = "CONFIG_QUEUE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CONFIG_QUEUE", skip_serializing_if = "Option::is_none")]
     pub config_queue: Option<GetRequestOptionsConfigQueue>,
-    #[serde(
-        rename = "QUEUE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUEUE", skip_serializing_if = "Option::is_none")]
     pub queue: Option<GetRequestOptionsQueue>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequestOptions {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequestOptions;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequestOptions")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequestOptions, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<GetRequestOptionsConfigQueue>> = None;
+                let mut __f2: Option<Option<GetRequestOptionsQueue>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CHECK_PERMISSION" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CHECK_PERMISSION"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CONFIG_QUEUE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONFIG_QUEUE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestOptionsConfigQueue>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "QUEUE" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("QUEUE"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestOptionsQueue>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequestOptions {
+                    check_permission: __f0.unwrap_or_default(),
+                    config_queue: __f1.unwrap_or_default(),
+                    queue: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequestOptions {
@@ -192,38 +308,125 @@ impl crate::runtime::loose::Loose for GetRequestOptionsQueue {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequestParams {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<GetRequestParamsSelectItem>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequestParams {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequestParams;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequestParams")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequestParams, A::Error> {
+                let mut __f0: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f4: Option<Option<Vec<GetRequestParamsSelectItem>>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "filter" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("filter"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "limit" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("limit"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "offset" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("offset"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "order" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("order"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "select" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("select"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<GetRequestParamsSelectItem>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequestParams {
+                    filter: __f0.unwrap_or_default(),
+                    limit: __f1.unwrap_or_default(),
+                    offset: __f2.unwrap_or_default(),
+                    order: __f3.unwrap_or_default(),
+                    select: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequestParams {
@@ -234,229 +437,72 @@ impl crate::runtime::loose::Loose for GetRequestParams {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequestParamsSelectItem {
-    #[serde(
-        rename = "ACTIVE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<GetRequestParamsSelectItemActive>,
-    #[serde(
-        rename = "AGREEMENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AGREEMENT_ID", skip_serializing_if = "Option::is_none")]
     pub agreement_id: Option<String>,
-    #[serde(
-        rename = "AGREEMENT_MESSAGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AGREEMENT_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub agreement_message: Option<GetRequestParamsSelectItemAgreementMessage>,
-    #[serde(
-        rename = "AUTO_CLOSE_BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_CLOSE_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub auto_close_bot_id: Option<String>,
-    #[serde(
-        rename = "AUTO_CLOSE_FORM_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_CLOSE_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub auto_close_form_id: Option<String>,
-    #[serde(
-        rename = "AUTO_CLOSE_RULE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_CLOSE_RULE", skip_serializing_if = "Option::is_none")]
     pub auto_close_rule: Option<String>,
-    #[serde(
-        rename = "AUTO_CLOSE_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_CLOSE_TEXT", skip_serializing_if = "Option::is_none")]
     pub auto_close_text: Option<String>,
-    #[serde(
-        rename = "AUTO_CLOSE_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_CLOSE_TIME", skip_serializing_if = "Option::is_none")]
     pub auto_close_time: Option<String>,
-    #[serde(
-        rename = "AUTO_EXPIRE_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_EXPIRE_TIME", skip_serializing_if = "Option::is_none")]
     pub auto_expire_time: Option<String>,
-    #[serde(
-        rename = "CATEGORY_ENABLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CATEGORY_ENABLE", skip_serializing_if = "Option::is_none")]
     pub category_enable: Option<GetRequestParamsSelectItemCategoryEnable>,
-    #[serde(
-        rename = "CATEGORY_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<String>,
-    #[serde(
-        rename = "CHECK_AVAILABLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CHECK_AVAILABLE", skip_serializing_if = "Option::is_none")]
     pub check_available: Option<GetRequestParamsSelectItemCheckAvailable>,
-    #[serde(
-        rename = "CLOSE_BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLOSE_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub close_bot_id: Option<String>,
-    #[serde(
-        rename = "CLOSE_FORM_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLOSE_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub close_form_id: Option<String>,
-    #[serde(
-        rename = "CLOSE_RULE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLOSE_RULE", skip_serializing_if = "Option::is_none")]
     pub close_rule: Option<String>,
-    #[serde(
-        rename = "CLOSE_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLOSE_TEXT", skip_serializing_if = "Option::is_none")]
     pub close_text: Option<String>,
-    #[serde(
-        rename = "CONFIG_QUEUE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CONFIG_QUEUE", skip_serializing_if = "Option::is_none")]
     pub config_queue: Option<Vec<GetRequestParamsSelectItemConfigQueueItem>>,
-    #[serde(
-        rename = "CONFIRM_CLOSE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CONFIRM_CLOSE", skip_serializing_if = "Option::is_none")]
     pub confirm_close: Option<GetRequestParamsSelectItemConfirmClose>,
-    #[serde(
-        rename = "CRM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM", skip_serializing_if = "Option::is_none")]
     pub crm: Option<GetRequestParamsSelectItemCrm>,
-    #[serde(
-        rename = "CRM_CHAT_TRACKER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_CHAT_TRACKER", skip_serializing_if = "Option::is_none")]
     pub crm_chat_tracker: Option<GetRequestParamsSelectItemCrmChatTracker>,
-    #[serde(
-        rename = "CRM_CREATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_CREATE", skip_serializing_if = "Option::is_none")]
     pub crm_create: Option<String>,
-    #[serde(
-        rename = "CRM_CREATE_SECOND",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_CREATE_SECOND", skip_serializing_if = "Option::is_none")]
     pub crm_create_second: Option<String>,
-    #[serde(
-        rename = "CRM_CREATE_THIRD",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_CREATE_THIRD", skip_serializing_if = "Option::is_none")]
     pub crm_create_third: Option<GetRequestParamsSelectItemCrmCreateThird>,
-    #[serde(
-        rename = "CRM_FORWARD",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_FORWARD", skip_serializing_if = "Option::is_none")]
     pub crm_forward: Option<GetRequestParamsSelectItemCrmForward>,
-    #[serde(
-        rename = "CRM_SOURCE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub crm_source: Option<String>,
-    #[serde(
-        rename = "CRM_TRANSFER_CHANGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_TRANSFER_CHANGE", skip_serializing_if = "Option::is_none")]
     pub crm_transfer_change: Option<GetRequestParamsSelectItemCrmTransferChange>,
-    #[serde(
-        rename = "DATE_CREATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "DATE_MODIFY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "DEFAULT_OPERATOR_DATA",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DEFAULT_OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
     pub default_operator_data: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "FULL_CLOSE_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FULL_CLOSE_TIME", skip_serializing_if = "Option::is_none")]
     pub full_close_time: Option<String>,
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(
         rename = "IGNORE_WELCOME_FORM_RESPONSIBLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub ignore_welcome_form_responsible: Option<
@@ -464,180 +510,64 @@ pub struct GetRequestParamsSelectItem {
     >,
     #[serde(
         rename = "KPI_CHECK_OPERATOR_ACTIVITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub kpi_check_operator_activity: Option<
         GetRequestParamsSelectItemKpiCheckOperatorActivity,
     >,
-    #[serde(
-        rename = "KPI_FIRST_ANSWER_ALERT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FIRST_ANSWER_ALERT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_alert: Option<GetRequestParamsSelectItemKpiFirstAnswerAlert>,
-    #[serde(
-        rename = "KPI_FIRST_ANSWER_LIST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FIRST_ANSWER_LIST", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_list: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "KPI_FIRST_ANSWER_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FIRST_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_text: Option<String>,
-    #[serde(
-        rename = "KPI_FIRST_ANSWER_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FIRST_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_time: Option<String>,
     #[serde(
         rename = "KPI_FURTHER_ANSWER_ALERT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub kpi_further_answer_alert: Option<
         GetRequestParamsSelectItemKpiFurtherAnswerAlert,
     >,
-    #[serde(
-        rename = "KPI_FURTHER_ANSWER_LIST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FURTHER_ANSWER_LIST", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_list: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "KPI_FURTHER_ANSWER_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FURTHER_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_text: Option<String>,
-    #[serde(
-        rename = "KPI_FURTHER_ANSWER_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FURTHER_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_time: Option<String>,
-    #[serde(
-        rename = "LANGUAGE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LANGUAGE_ID", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
-    #[serde(
-        rename = "LINE_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LINE_NAME", skip_serializing_if = "Option::is_none")]
     pub line_name: Option<String>,
-    #[serde(
-        rename = "MAX_CHAT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MAX_CHAT", skip_serializing_if = "Option::is_none")]
     pub max_chat: Option<String>,
-    #[serde(
-        rename = "MODIFY_USER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MODIFY_USER_ID", skip_serializing_if = "Option::is_none")]
     pub modify_user_id: Option<String>,
-    #[serde(
-        rename = "NO_ANSWER_BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NO_ANSWER_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub no_answer_bot_id: Option<String>,
-    #[serde(
-        rename = "NO_ANSWER_FORM_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NO_ANSWER_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub no_answer_form_id: Option<String>,
-    #[serde(
-        rename = "NO_ANSWER_RULE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NO_ANSWER_RULE", skip_serializing_if = "Option::is_none")]
     pub no_answer_rule: Option<String>,
-    #[serde(
-        rename = "NO_ANSWER_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NO_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub no_answer_text: Option<String>,
-    #[serde(
-        rename = "NO_ANSWER_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NO_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub no_answer_time: Option<String>,
-    #[serde(
-        rename = "OPERATOR_DATA",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
     pub operator_data: Option<String>,
-    #[serde(
-        rename = "QUEUE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUEUE", skip_serializing_if = "Option::is_none")]
     pub queue: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "QUEUE_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUEUE_TIME", skip_serializing_if = "Option::is_none")]
     pub queue_time: Option<String>,
-    #[serde(
-        rename = "QUEUE_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUEUE_TYPE", skip_serializing_if = "Option::is_none")]
     pub queue_type: Option<String>,
-    #[serde(
-        rename = "QUEUE_USERS_FIELDS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUEUE_USERS_FIELDS", skip_serializing_if = "Option::is_none")]
     pub queue_users_fields: Option<GetRequestParamsSelectItemQueueUsersFields>,
-    #[serde(
-        rename = "QUICK_ANSWERS_IBLOCK_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUICK_ANSWERS_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub quick_answers_iblock_id: Option<String>,
     #[serde(
         rename = "SEND_NOTIFICATION_EMPTY_QUEUE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub send_notification_empty_queue: Option<
@@ -645,258 +575,1644 @@ pub struct GetRequestParamsSelectItem {
     >,
     #[serde(
         rename = "SEND_WELCOME_EACH_SESSION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub send_welcome_each_session: Option<
         GetRequestParamsSelectItemSendWelcomeEachSession,
     >,
-    #[serde(
-        rename = "SESSION_PRIORITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SESSION_PRIORITY", skip_serializing_if = "Option::is_none")]
     pub session_priority: Option<String>,
-    #[serde(
-        rename = "TEMPORARY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TEMPORARY", skip_serializing_if = "Option::is_none")]
     pub temporary: Option<GetRequestParamsSelectItemTemporary>,
-    #[serde(
-        rename = "TYPE_MAX_CHAT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TYPE_MAX_CHAT", skip_serializing_if = "Option::is_none")]
     pub type_max_chat: Option<String>,
-    #[serde(
-        rename = "USE_WELCOME_FORM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USE_WELCOME_FORM", skip_serializing_if = "Option::is_none")]
     pub use_welcome_form: Option<GetRequestParamsSelectItemUseWelcomeForm>,
-    #[serde(
-        rename = "VOTE_BEFORE_FINISH",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_BEFORE_FINISH", skip_serializing_if = "Option::is_none")]
     pub vote_before_finish: Option<GetRequestParamsSelectItemVoteBeforeFinish>,
-    #[serde(
-        rename = "VOTE_CLOSING_DELAY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_CLOSING_DELAY", skip_serializing_if = "Option::is_none")]
     pub vote_closing_delay: Option<GetRequestParamsSelectItemVoteClosingDelay>,
-    #[serde(
-        rename = "VOTE_MESSAGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub vote_message: Option<GetRequestParamsSelectItemVoteMessage>,
-    #[serde(
-        rename = "VOTE_MESSAGE_1_DISLIKE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_1_DISLIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_dislike: Option<String>,
-    #[serde(
-        rename = "VOTE_MESSAGE_1_LIKE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_1_LIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_like: Option<String>,
-    #[serde(
-        rename = "VOTE_MESSAGE_1_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_1_TEXT", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_text: Option<String>,
-    #[serde(
-        rename = "VOTE_MESSAGE_2_DISLIKE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_2_DISLIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_dislike: Option<String>,
-    #[serde(
-        rename = "VOTE_MESSAGE_2_LIKE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_2_LIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_like: Option<String>,
-    #[serde(
-        rename = "VOTE_MESSAGE_2_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_2_TEXT", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_text: Option<String>,
-    #[serde(
-        rename = "VOTE_TIME_LIMIT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_TIME_LIMIT", skip_serializing_if = "Option::is_none")]
     pub vote_time_limit: Option<String>,
-    #[serde(
-        rename = "WATCH_TYPING",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WATCH_TYPING", skip_serializing_if = "Option::is_none")]
     pub watch_typing: Option<GetRequestParamsSelectItemWatchTyping>,
-    #[serde(
-        rename = "WELCOME_BOT_ENABLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_BOT_ENABLE", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_enable: Option<GetRequestParamsSelectItemWelcomeBotEnable>,
-    #[serde(
-        rename = "WELCOME_BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_id: Option<String>,
-    #[serde(
-        rename = "WELCOME_BOT_JOIN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_BOT_JOIN", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_join: Option<String>,
-    #[serde(
-        rename = "WELCOME_BOT_LEFT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_BOT_LEFT", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_left: Option<String>,
-    #[serde(
-        rename = "WELCOME_BOT_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_BOT_TIME", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_time: Option<String>,
-    #[serde(
-        rename = "WELCOME_FORM_DELAY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_FORM_DELAY", skip_serializing_if = "Option::is_none")]
     pub welcome_form_delay: Option<GetRequestParamsSelectItemWelcomeFormDelay>,
-    #[serde(
-        rename = "WELCOME_FORM_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub welcome_form_id: Option<String>,
-    #[serde(
-        rename = "WELCOME_MESSAGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub welcome_message: Option<GetRequestParamsSelectItemWelcomeMessage>,
-    #[serde(
-        rename = "WELCOME_MESSAGE_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_MESSAGE_TEXT", skip_serializing_if = "Option::is_none")]
     pub welcome_message_text: Option<String>,
-    #[serde(
-        rename = "WORKTIME_DAYOFF",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_DAYOFF", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "WORKTIME_DAYOFF_BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_DAYOFF_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_bot_id: Option<String>,
-    #[serde(
-        rename = "WORKTIME_DAYOFF_FORM_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_DAYOFF_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_form_id: Option<String>,
-    #[serde(
-        rename = "WORKTIME_DAYOFF_RULE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_DAYOFF_RULE", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_rule: Option<String>,
-    #[serde(
-        rename = "WORKTIME_DAYOFF_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_DAYOFF_TEXT", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_text: Option<String>,
-    #[serde(
-        rename = "WORKTIME_ENABLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_ENABLE", skip_serializing_if = "Option::is_none")]
     pub worktime_enable: Option<GetRequestParamsSelectItemWorktimeEnable>,
-    #[serde(
-        rename = "WORKTIME_FROM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_FROM", skip_serializing_if = "Option::is_none")]
     pub worktime_from: Option<String>,
-    #[serde(
-        rename = "WORKTIME_HOLIDAYS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_HOLIDAYS", skip_serializing_if = "Option::is_none")]
     pub worktime_holidays: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "WORKTIME_TIMEZONE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_TIMEZONE", skip_serializing_if = "Option::is_none")]
     pub worktime_timezone: Option<String>,
-    #[serde(
-        rename = "WORKTIME_TO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_TO", skip_serializing_if = "Option::is_none")]
     pub worktime_to: Option<String>,
-    #[serde(
-        rename = "XML_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<GetRequestParamsSelectItemXmlId>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequestParamsSelectItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequestParamsSelectItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequestParamsSelectItem, A::Error> {
+                let mut __f0: Option<Option<GetRequestParamsSelectItemActive>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<
+                    Option<GetRequestParamsSelectItemAgreementMessage>,
+                > = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<GetRequestParamsSelectItemCategoryEnable>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<
+                    Option<GetRequestParamsSelectItemCheckAvailable>,
+                > = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<
+                    Option<Vec<GetRequestParamsSelectItemConfigQueueItem>>,
+                > = None;
+                let mut __f17: Option<Option<GetRequestParamsSelectItemConfirmClose>> = None;
+                let mut __f18: Option<Option<GetRequestParamsSelectItemCrm>> = None;
+                let mut __f19: Option<
+                    Option<GetRequestParamsSelectItemCrmChatTracker>,
+                > = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<String>> = None;
+                let mut __f22: Option<
+                    Option<GetRequestParamsSelectItemCrmCreateThird>,
+                > = None;
+                let mut __f23: Option<Option<GetRequestParamsSelectItemCrmForward>> = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<
+                    Option<GetRequestParamsSelectItemCrmTransferChange>,
+                > = None;
+                let mut __f26: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f27: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f28: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<String>> = None;
+                let mut __f31: Option<
+                    Option<GetRequestParamsSelectItemIgnoreWelcomeFormResponsible>,
+                > = None;
+                let mut __f32: Option<
+                    Option<GetRequestParamsSelectItemKpiCheckOperatorActivity>,
+                > = None;
+                let mut __f33: Option<
+                    Option<GetRequestParamsSelectItemKpiFirstAnswerAlert>,
+                > = None;
+                let mut __f34: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f35: Option<Option<String>> = None;
+                let mut __f36: Option<Option<String>> = None;
+                let mut __f37: Option<
+                    Option<GetRequestParamsSelectItemKpiFurtherAnswerAlert>,
+                > = None;
+                let mut __f38: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f39: Option<Option<String>> = None;
+                let mut __f40: Option<Option<String>> = None;
+                let mut __f41: Option<Option<String>> = None;
+                let mut __f42: Option<Option<String>> = None;
+                let mut __f43: Option<Option<String>> = None;
+                let mut __f44: Option<Option<String>> = None;
+                let mut __f45: Option<Option<String>> = None;
+                let mut __f46: Option<Option<String>> = None;
+                let mut __f47: Option<Option<String>> = None;
+                let mut __f48: Option<Option<String>> = None;
+                let mut __f49: Option<Option<String>> = None;
+                let mut __f50: Option<Option<String>> = None;
+                let mut __f51: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f52: Option<Option<String>> = None;
+                let mut __f53: Option<Option<String>> = None;
+                let mut __f54: Option<
+                    Option<GetRequestParamsSelectItemQueueUsersFields>,
+                > = None;
+                let mut __f55: Option<Option<String>> = None;
+                let mut __f56: Option<
+                    Option<GetRequestParamsSelectItemSendNotificationEmptyQueue>,
+                > = None;
+                let mut __f57: Option<
+                    Option<GetRequestParamsSelectItemSendWelcomeEachSession>,
+                > = None;
+                let mut __f58: Option<Option<String>> = None;
+                let mut __f59: Option<Option<GetRequestParamsSelectItemTemporary>> = None;
+                let mut __f60: Option<Option<String>> = None;
+                let mut __f61: Option<
+                    Option<GetRequestParamsSelectItemUseWelcomeForm>,
+                > = None;
+                let mut __f62: Option<
+                    Option<GetRequestParamsSelectItemVoteBeforeFinish>,
+                > = None;
+                let mut __f63: Option<
+                    Option<GetRequestParamsSelectItemVoteClosingDelay>,
+                > = None;
+                let mut __f64: Option<Option<GetRequestParamsSelectItemVoteMessage>> = None;
+                let mut __f65: Option<Option<String>> = None;
+                let mut __f66: Option<Option<String>> = None;
+                let mut __f67: Option<Option<String>> = None;
+                let mut __f68: Option<Option<String>> = None;
+                let mut __f69: Option<Option<String>> = None;
+                let mut __f70: Option<Option<String>> = None;
+                let mut __f71: Option<Option<String>> = None;
+                let mut __f72: Option<Option<GetRequestParamsSelectItemWatchTyping>> = None;
+                let mut __f73: Option<
+                    Option<GetRequestParamsSelectItemWelcomeBotEnable>,
+                > = None;
+                let mut __f74: Option<Option<String>> = None;
+                let mut __f75: Option<Option<String>> = None;
+                let mut __f76: Option<Option<String>> = None;
+                let mut __f77: Option<Option<String>> = None;
+                let mut __f78: Option<
+                    Option<GetRequestParamsSelectItemWelcomeFormDelay>,
+                > = None;
+                let mut __f79: Option<Option<String>> = None;
+                let mut __f80: Option<
+                    Option<GetRequestParamsSelectItemWelcomeMessage>,
+                > = None;
+                let mut __f81: Option<Option<String>> = None;
+                let mut __f82: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f83: Option<Option<String>> = None;
+                let mut __f84: Option<Option<String>> = None;
+                let mut __f85: Option<Option<String>> = None;
+                let mut __f86: Option<Option<String>> = None;
+                let mut __f87: Option<
+                    Option<GetRequestParamsSelectItemWorktimeEnable>,
+                > = None;
+                let mut __f88: Option<Option<String>> = None;
+                let mut __f89: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f90: Option<Option<String>> = None;
+                let mut __f91: Option<Option<String>> = None;
+                let mut __f92: Option<Option<GetRequestParamsSelectItemXmlId>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIVE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemActive>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "AGREEMENT_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AGREEMENT_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AGREEMENT_MESSAGE" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AGREEMENT_MESSAGE"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemAgreementMessage>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_CLOSE_BOT_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_BOT_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_CLOSE_FORM_ID" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_FORM_ID"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_CLOSE_RULE" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_RULE"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_CLOSE_TEXT" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_TEXT"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_CLOSE_TIME" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_TIME"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_EXPIRE_TIME" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_EXPIRE_TIME"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CATEGORY_ENABLE" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CATEGORY_ENABLE"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemCategoryEnable>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CATEGORY_ID" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CATEGORY_ID"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CHECK_AVAILABLE" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CHECK_AVAILABLE"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemCheckAvailable>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CLOSE_BOT_ID" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLOSE_BOT_ID"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CLOSE_FORM_ID" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLOSE_FORM_ID"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CLOSE_RULE" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLOSE_RULE"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CLOSE_TEXT" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLOSE_TEXT"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CONFIG_QUEUE" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONFIG_QUEUE"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<GetRequestParamsSelectItemConfigQueueItem>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CONFIRM_CLOSE" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONFIRM_CLOSE"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemConfirmClose>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM" => {
+                            if __f18.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CRM"));
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemCrm>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_CHAT_TRACKER" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_CHAT_TRACKER"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemCrmChatTracker>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_CREATE" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_CREATE"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_CREATE_SECOND" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_CREATE_SECOND"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_CREATE_THIRD" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_CREATE_THIRD"),
+                                );
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemCrmCreateThird>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_FORWARD" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_FORWARD"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemCrmForward>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_SOURCE" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_SOURCE"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_TRANSFER_CHANGE" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_TRANSFER_CHANGE"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemCrmTransferChange>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_CREATE" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_MODIFY" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_MODIFY"),
+                                );
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "DEFAULT_OPERATOR_DATA" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DEFAULT_OPERATOR_DATA"),
+                                );
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "FULL_CLOSE_TIME" => {
+                            if __f29.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("FULL_CLOSE_TIME"),
+                                );
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f30.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IGNORE_WELCOME_FORM_RESPONSIBLE" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "IGNORE_WELCOME_FORM_RESPONSIBLE",
+                                    ),
+                                );
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<
+                                                GetRequestParamsSelectItemIgnoreWelcomeFormResponsible,
+                                            >,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_CHECK_OPERATOR_ACTIVITY" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_CHECK_OPERATOR_ACTIVITY",
+                                    ),
+                                );
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemKpiCheckOperatorActivity>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FIRST_ANSWER_ALERT" => {
+                            if __f33.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_FIRST_ANSWER_ALERT",
+                                    ),
+                                );
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemKpiFirstAnswerAlert>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FIRST_ANSWER_LIST" => {
+                            if __f34.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_LIST"),
+                                );
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FIRST_ANSWER_TEXT" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_TEXT"),
+                                );
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FIRST_ANSWER_TIME" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_TIME"),
+                                );
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FURTHER_ANSWER_ALERT" => {
+                            if __f37.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_FURTHER_ANSWER_ALERT",
+                                    ),
+                                );
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemKpiFurtherAnswerAlert>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FURTHER_ANSWER_LIST" => {
+                            if __f38.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_FURTHER_ANSWER_LIST",
+                                    ),
+                                );
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FURTHER_ANSWER_TEXT" => {
+                            if __f39.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_FURTHER_ANSWER_TEXT",
+                                    ),
+                                );
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FURTHER_ANSWER_TIME" => {
+                            if __f40.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_FURTHER_ANSWER_TIME",
+                                    ),
+                                );
+                            }
+                            __f40 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LANGUAGE_ID" => {
+                            if __f41.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LANGUAGE_ID"),
+                                );
+                            }
+                            __f41 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LINE_NAME" => {
+                            if __f42.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LINE_NAME"),
+                                );
+                            }
+                            __f42 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MAX_CHAT" => {
+                            if __f43.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MAX_CHAT"));
+                            }
+                            __f43 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MODIFY_USER_ID" => {
+                            if __f44.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MODIFY_USER_ID"),
+                                );
+                            }
+                            __f44 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NO_ANSWER_BOT_ID" => {
+                            if __f45.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NO_ANSWER_BOT_ID"),
+                                );
+                            }
+                            __f45 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NO_ANSWER_FORM_ID" => {
+                            if __f46.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NO_ANSWER_FORM_ID"),
+                                );
+                            }
+                            __f46 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NO_ANSWER_RULE" => {
+                            if __f47.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NO_ANSWER_RULE"),
+                                );
+                            }
+                            __f47 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NO_ANSWER_TEXT" => {
+                            if __f48.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NO_ANSWER_TEXT"),
+                                );
+                            }
+                            __f48 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NO_ANSWER_TIME" => {
+                            if __f49.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NO_ANSWER_TIME"),
+                                );
+                            }
+                            __f49 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OPERATOR_DATA" => {
+                            if __f50.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("OPERATOR_DATA"),
+                                );
+                            }
+                            __f50 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "QUEUE" => {
+                            if __f51.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("QUEUE"));
+                            }
+                            __f51 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "QUEUE_TIME" => {
+                            if __f52.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("QUEUE_TIME"),
+                                );
+                            }
+                            __f52 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "QUEUE_TYPE" => {
+                            if __f53.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("QUEUE_TYPE"),
+                                );
+                            }
+                            __f53 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "QUEUE_USERS_FIELDS" => {
+                            if __f54.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("QUEUE_USERS_FIELDS"),
+                                );
+                            }
+                            __f54 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemQueueUsersFields>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "QUICK_ANSWERS_IBLOCK_ID" => {
+                            if __f55.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "QUICK_ANSWERS_IBLOCK_ID",
+                                    ),
+                                );
+                            }
+                            __f55 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SEND_NOTIFICATION_EMPTY_QUEUE" => {
+                            if __f56.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "SEND_NOTIFICATION_EMPTY_QUEUE",
+                                    ),
+                                );
+                            }
+                            __f56 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemSendNotificationEmptyQueue>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SEND_WELCOME_EACH_SESSION" => {
+                            if __f57.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "SEND_WELCOME_EACH_SESSION",
+                                    ),
+                                );
+                            }
+                            __f57 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemSendWelcomeEachSession>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SESSION_PRIORITY" => {
+                            if __f58.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SESSION_PRIORITY"),
+                                );
+                            }
+                            __f58 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TEMPORARY" => {
+                            if __f59.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TEMPORARY"),
+                                );
+                            }
+                            __f59 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemTemporary>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "TYPE_MAX_CHAT" => {
+                            if __f60.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TYPE_MAX_CHAT"),
+                                );
+                            }
+                            __f60 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "USE_WELCOME_FORM" => {
+                            if __f61.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USE_WELCOME_FORM"),
+                                );
+                            }
+                            __f61 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemUseWelcomeForm>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_BEFORE_FINISH" => {
+                            if __f62.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_BEFORE_FINISH"),
+                                );
+                            }
+                            __f62 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemVoteBeforeFinish>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_CLOSING_DELAY" => {
+                            if __f63.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_CLOSING_DELAY"),
+                                );
+                            }
+                            __f63 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemVoteClosingDelay>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE" => {
+                            if __f64.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE"),
+                                );
+                            }
+                            __f64 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemVoteMessage>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_1_DISLIKE" => {
+                            if __f65.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "VOTE_MESSAGE_1_DISLIKE",
+                                    ),
+                                );
+                            }
+                            __f65 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_1_LIKE" => {
+                            if __f66.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_1_LIKE"),
+                                );
+                            }
+                            __f66 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_1_TEXT" => {
+                            if __f67.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_1_TEXT"),
+                                );
+                            }
+                            __f67 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_2_DISLIKE" => {
+                            if __f68.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "VOTE_MESSAGE_2_DISLIKE",
+                                    ),
+                                );
+                            }
+                            __f68 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_2_LIKE" => {
+                            if __f69.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_2_LIKE"),
+                                );
+                            }
+                            __f69 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_2_TEXT" => {
+                            if __f70.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_2_TEXT"),
+                                );
+                            }
+                            __f70 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_TIME_LIMIT" => {
+                            if __f71.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_TIME_LIMIT"),
+                                );
+                            }
+                            __f71 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WATCH_TYPING" => {
+                            if __f72.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WATCH_TYPING"),
+                                );
+                            }
+                            __f72 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemWatchTyping>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_BOT_ENABLE" => {
+                            if __f73.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_ENABLE"),
+                                );
+                            }
+                            __f73 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemWelcomeBotEnable>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_BOT_ID" => {
+                            if __f74.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_ID"),
+                                );
+                            }
+                            __f74 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_BOT_JOIN" => {
+                            if __f75.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_JOIN"),
+                                );
+                            }
+                            __f75 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_BOT_LEFT" => {
+                            if __f76.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_LEFT"),
+                                );
+                            }
+                            __f76 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_BOT_TIME" => {
+                            if __f77.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_TIME"),
+                                );
+                            }
+                            __f77 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_FORM_DELAY" => {
+                            if __f78.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_FORM_DELAY"),
+                                );
+                            }
+                            __f78 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemWelcomeFormDelay>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_FORM_ID" => {
+                            if __f79.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_FORM_ID"),
+                                );
+                            }
+                            __f79 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_MESSAGE" => {
+                            if __f80.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_MESSAGE"),
+                                );
+                            }
+                            __f80 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemWelcomeMessage>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_MESSAGE_TEXT" => {
+                            if __f81.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_MESSAGE_TEXT"),
+                                );
+                            }
+                            __f81 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_DAYOFF" => {
+                            if __f82.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF"),
+                                );
+                            }
+                            __f82 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_DAYOFF_BOT_ID" => {
+                            if __f83.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "WORKTIME_DAYOFF_BOT_ID",
+                                    ),
+                                );
+                            }
+                            __f83 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_DAYOFF_FORM_ID" => {
+                            if __f84.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "WORKTIME_DAYOFF_FORM_ID",
+                                    ),
+                                );
+                            }
+                            __f84 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_DAYOFF_RULE" => {
+                            if __f85.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF_RULE"),
+                                );
+                            }
+                            __f85 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_DAYOFF_TEXT" => {
+                            if __f86.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF_TEXT"),
+                                );
+                            }
+                            __f86 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_ENABLE" => {
+                            if __f87.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_ENABLE"),
+                                );
+                            }
+                            __f87 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemWorktimeEnable>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_FROM" => {
+                            if __f88.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_FROM"),
+                                );
+                            }
+                            __f88 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_HOLIDAYS" => {
+                            if __f89.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_HOLIDAYS"),
+                                );
+                            }
+                            __f89 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_TIMEZONE" => {
+                            if __f90.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_TIMEZONE"),
+                                );
+                            }
+                            __f90 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_TO" => {
+                            if __f91.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_TO"),
+                                );
+                            }
+                            __f91 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "XML_ID" => {
+                            if __f92.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
+                            }
+                            __f92 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemXmlId>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequestParamsSelectItem {
+                    active: __f0.unwrap_or_default(),
+                    agreement_id: __f1.unwrap_or_default(),
+                    agreement_message: __f2.unwrap_or_default(),
+                    auto_close_bot_id: __f3.unwrap_or_default(),
+                    auto_close_form_id: __f4.unwrap_or_default(),
+                    auto_close_rule: __f5.unwrap_or_default(),
+                    auto_close_text: __f6.unwrap_or_default(),
+                    auto_close_time: __f7.unwrap_or_default(),
+                    auto_expire_time: __f8.unwrap_or_default(),
+                    category_enable: __f9.unwrap_or_default(),
+                    category_id: __f10.unwrap_or_default(),
+                    check_available: __f11.unwrap_or_default(),
+                    close_bot_id: __f12.unwrap_or_default(),
+                    close_form_id: __f13.unwrap_or_default(),
+                    close_rule: __f14.unwrap_or_default(),
+                    close_text: __f15.unwrap_or_default(),
+                    config_queue: __f16.unwrap_or_default(),
+                    confirm_close: __f17.unwrap_or_default(),
+                    crm: __f18.unwrap_or_default(),
+                    crm_chat_tracker: __f19.unwrap_or_default(),
+                    crm_create: __f20.unwrap_or_default(),
+                    crm_create_second: __f21.unwrap_or_default(),
+                    crm_create_third: __f22.unwrap_or_default(),
+                    crm_forward: __f23.unwrap_or_default(),
+                    crm_source: __f24.unwrap_or_default(),
+                    crm_transfer_change: __f25.unwrap_or_default(),
+                    date_create: __f26.unwrap_or_default(),
+                    date_modify: __f27.unwrap_or_default(),
+                    default_operator_data: __f28.unwrap_or_default(),
+                    full_close_time: __f29.unwrap_or_default(),
+                    id: __f30.unwrap_or_default(),
+                    ignore_welcome_form_responsible: __f31.unwrap_or_default(),
+                    kpi_check_operator_activity: __f32.unwrap_or_default(),
+                    kpi_first_answer_alert: __f33.unwrap_or_default(),
+                    kpi_first_answer_list: __f34.unwrap_or_default(),
+                    kpi_first_answer_text: __f35.unwrap_or_default(),
+                    kpi_first_answer_time: __f36.unwrap_or_default(),
+                    kpi_further_answer_alert: __f37.unwrap_or_default(),
+                    kpi_further_answer_list: __f38.unwrap_or_default(),
+                    kpi_further_answer_text: __f39.unwrap_or_default(),
+                    kpi_further_answer_time: __f40.unwrap_or_default(),
+                    language_id: __f41.unwrap_or_default(),
+                    line_name: __f42.unwrap_or_default(),
+                    max_chat: __f43.unwrap_or_default(),
+                    modify_user_id: __f44.unwrap_or_default(),
+                    no_answer_bot_id: __f45.unwrap_or_default(),
+                    no_answer_form_id: __f46.unwrap_or_default(),
+                    no_answer_rule: __f47.unwrap_or_default(),
+                    no_answer_text: __f48.unwrap_or_default(),
+                    no_answer_time: __f49.unwrap_or_default(),
+                    operator_data: __f50.unwrap_or_default(),
+                    queue: __f51.unwrap_or_default(),
+                    queue_time: __f52.unwrap_or_default(),
+                    queue_type: __f53.unwrap_or_default(),
+                    queue_users_fields: __f54.unwrap_or_default(),
+                    quick_answers_iblock_id: __f55.unwrap_or_default(),
+                    send_notification_empty_queue: __f56.unwrap_or_default(),
+                    send_welcome_each_session: __f57.unwrap_or_default(),
+                    session_priority: __f58.unwrap_or_default(),
+                    temporary: __f59.unwrap_or_default(),
+                    type_max_chat: __f60.unwrap_or_default(),
+                    use_welcome_form: __f61.unwrap_or_default(),
+                    vote_before_finish: __f62.unwrap_or_default(),
+                    vote_closing_delay: __f63.unwrap_or_default(),
+                    vote_message: __f64.unwrap_or_default(),
+                    vote_message_1_dislike: __f65.unwrap_or_default(),
+                    vote_message_1_like: __f66.unwrap_or_default(),
+                    vote_message_1_text: __f67.unwrap_or_default(),
+                    vote_message_2_dislike: __f68.unwrap_or_default(),
+                    vote_message_2_like: __f69.unwrap_or_default(),
+                    vote_message_2_text: __f70.unwrap_or_default(),
+                    vote_time_limit: __f71.unwrap_or_default(),
+                    watch_typing: __f72.unwrap_or_default(),
+                    welcome_bot_enable: __f73.unwrap_or_default(),
+                    welcome_bot_id: __f74.unwrap_or_default(),
+                    welcome_bot_join: __f75.unwrap_or_default(),
+                    welcome_bot_left: __f76.unwrap_or_default(),
+                    welcome_bot_time: __f77.unwrap_or_default(),
+                    welcome_form_delay: __f78.unwrap_or_default(),
+                    welcome_form_id: __f79.unwrap_or_default(),
+                    welcome_message: __f80.unwrap_or_default(),
+                    welcome_message_text: __f81.unwrap_or_default(),
+                    worktime_dayoff: __f82.unwrap_or_default(),
+                    worktime_dayoff_bot_id: __f83.unwrap_or_default(),
+                    worktime_dayoff_form_id: __f84.unwrap_or_default(),
+                    worktime_dayoff_rule: __f85.unwrap_or_default(),
+                    worktime_dayoff_text: __f86.unwrap_or_default(),
+                    worktime_enable: __f87.unwrap_or_default(),
+                    worktime_from: __f88.unwrap_or_default(),
+                    worktime_holidays: __f89.unwrap_or_default(),
+                    worktime_timezone: __f90.unwrap_or_default(),
+                    worktime_to: __f91.unwrap_or_default(),
+                    xml_id: __f92.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequestParamsSelectItem {
@@ -1143,22 +2459,74 @@ impl crate::runtime::loose::Loose for GetRequestParamsSelectItemCheckAvailable {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequestParamsSelectItemConfigQueueItem {
-    #[serde(
-        rename = "ENTITY_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
-    #[serde(
-        rename = "ENTITY_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemConfigQueueItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequestParamsSelectItemConfigQueueItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequestParamsSelectItemConfigQueueItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequestParamsSelectItemConfigQueueItem, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ENTITY_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ENTITY_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ENTITY_TYPE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ENTITY_TYPE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequestParamsSelectItemConfigQueueItem {
+                    entity_id: __f0.unwrap_or_default(),
+                    entity_type: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequestParamsSelectItemConfigQueueItem {
@@ -1763,38 +3131,124 @@ impl crate::runtime::loose::Loose for GetRequestParamsSelectItemKpiFurtherAnswer
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequestParamsSelectItemQueueUsersFields {
-    #[serde(
-        rename = "USER_AVATAR",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_AVATAR", skip_serializing_if = "Option::is_none")]
     pub user_avatar: Option<GetRequestParamsSelectItemQueueUsersFieldsUserAvatar>,
-    #[serde(
-        rename = "USER_AVATAR_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_AVATAR_ID", skip_serializing_if = "Option::is_none")]
     pub user_avatar_id: Option<String>,
-    #[serde(
-        rename = "USER_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_NAME", skip_serializing_if = "Option::is_none")]
     pub user_name: Option<GetRequestParamsSelectItemQueueUsersFieldsUserName>,
-    #[serde(
-        rename = "USER_WORK_POSITION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub user_work_position: Option<
         GetRequestParamsSelectItemQueueUsersFieldsUserWorkPosition,
     >,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemQueueUsersFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequestParamsSelectItemQueueUsersFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequestParamsSelectItemQueueUsersFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequestParamsSelectItemQueueUsersFields, A::Error> {
+                let mut __f0: Option<
+                    Option<GetRequestParamsSelectItemQueueUsersFieldsUserAvatar>,
+                > = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<
+                    Option<GetRequestParamsSelectItemQueueUsersFieldsUserName>,
+                > = None;
+                let mut __f3: Option<
+                    Option<GetRequestParamsSelectItemQueueUsersFieldsUserWorkPosition>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "USER_AVATAR" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_AVATAR"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemQueueUsersFieldsUserAvatar>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_AVATAR_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_AVATAR_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_NAME" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_NAME"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestParamsSelectItemQueueUsersFieldsUserName>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_WORK_POSITION" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_WORK_POSITION"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<
+                                                GetRequestParamsSelectItemQueueUsersFieldsUserWorkPosition,
+                                            >,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequestParamsSelectItemQueueUsersFields {
+                    user_avatar: __f0.unwrap_or_default(),
+                    user_avatar_id: __f1.unwrap_or_default(),
+                    user_name: __f2.unwrap_or_default(),
+                    user_work_position: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequestParamsSelectItemQueueUsersFields {
@@ -2761,229 +4215,72 @@ impl crate::runtime::loose::Loose for GetRequestParamsSelectItemXmlId {
 /// The `result` of `imopenlines.config.list.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseItem {
-    #[serde(
-        rename = "ACTIVE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<GetResponseItemActive>,
-    #[serde(
-        rename = "AGREEMENT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AGREEMENT_ID", skip_serializing_if = "Option::is_none")]
     pub agreement_id: Option<String>,
-    #[serde(
-        rename = "AGREEMENT_MESSAGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AGREEMENT_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub agreement_message: Option<GetResponseItemAgreementMessage>,
-    #[serde(
-        rename = "AUTO_CLOSE_BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_CLOSE_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub auto_close_bot_id: Option<String>,
-    #[serde(
-        rename = "AUTO_CLOSE_FORM_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_CLOSE_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub auto_close_form_id: Option<String>,
-    #[serde(
-        rename = "AUTO_CLOSE_RULE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_CLOSE_RULE", skip_serializing_if = "Option::is_none")]
     pub auto_close_rule: Option<String>,
-    #[serde(
-        rename = "AUTO_CLOSE_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_CLOSE_TEXT", skip_serializing_if = "Option::is_none")]
     pub auto_close_text: Option<String>,
-    #[serde(
-        rename = "AUTO_CLOSE_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_CLOSE_TIME", skip_serializing_if = "Option::is_none")]
     pub auto_close_time: Option<String>,
-    #[serde(
-        rename = "AUTO_EXPIRE_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTO_EXPIRE_TIME", skip_serializing_if = "Option::is_none")]
     pub auto_expire_time: Option<String>,
-    #[serde(
-        rename = "CATEGORY_ENABLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CATEGORY_ENABLE", skip_serializing_if = "Option::is_none")]
     pub category_enable: Option<GetResponseItemCategoryEnable>,
-    #[serde(
-        rename = "CATEGORY_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<String>,
-    #[serde(
-        rename = "CHECK_AVAILABLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CHECK_AVAILABLE", skip_serializing_if = "Option::is_none")]
     pub check_available: Option<GetResponseItemCheckAvailable>,
-    #[serde(
-        rename = "CLOSE_BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLOSE_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub close_bot_id: Option<String>,
-    #[serde(
-        rename = "CLOSE_FORM_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLOSE_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub close_form_id: Option<String>,
-    #[serde(
-        rename = "CLOSE_RULE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLOSE_RULE", skip_serializing_if = "Option::is_none")]
     pub close_rule: Option<String>,
-    #[serde(
-        rename = "CLOSE_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLOSE_TEXT", skip_serializing_if = "Option::is_none")]
     pub close_text: Option<String>,
-    #[serde(
-        rename = "CONFIG_QUEUE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CONFIG_QUEUE", skip_serializing_if = "Option::is_none")]
     pub config_queue: Option<Vec<GetResponseItemConfigQueueItem>>,
-    #[serde(
-        rename = "CONFIRM_CLOSE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CONFIRM_CLOSE", skip_serializing_if = "Option::is_none")]
     pub confirm_close: Option<GetResponseItemConfirmClose>,
-    #[serde(
-        rename = "CRM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM", skip_serializing_if = "Option::is_none")]
     pub crm: Option<GetResponseItemCrm>,
-    #[serde(
-        rename = "CRM_CHAT_TRACKER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_CHAT_TRACKER", skip_serializing_if = "Option::is_none")]
     pub crm_chat_tracker: Option<GetResponseItemCrmChatTracker>,
-    #[serde(
-        rename = "CRM_CREATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_CREATE", skip_serializing_if = "Option::is_none")]
     pub crm_create: Option<String>,
-    #[serde(
-        rename = "CRM_CREATE_SECOND",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_CREATE_SECOND", skip_serializing_if = "Option::is_none")]
     pub crm_create_second: Option<String>,
-    #[serde(
-        rename = "CRM_CREATE_THIRD",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_CREATE_THIRD", skip_serializing_if = "Option::is_none")]
     pub crm_create_third: Option<GetResponseItemCrmCreateThird>,
-    #[serde(
-        rename = "CRM_FORWARD",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_FORWARD", skip_serializing_if = "Option::is_none")]
     pub crm_forward: Option<GetResponseItemCrmForward>,
-    #[serde(
-        rename = "CRM_SOURCE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub crm_source: Option<String>,
-    #[serde(
-        rename = "CRM_TRANSFER_CHANGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CRM_TRANSFER_CHANGE", skip_serializing_if = "Option::is_none")]
     pub crm_transfer_change: Option<GetResponseItemCrmTransferChange>,
-    #[serde(
-        rename = "DATE_CREATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "DATE_MODIFY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "DEFAULT_OPERATOR_DATA",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DEFAULT_OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
     pub default_operator_data: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "FULL_CLOSE_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FULL_CLOSE_TIME", skip_serializing_if = "Option::is_none")]
     pub full_close_time: Option<String>,
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(
         rename = "IGNORE_WELCOME_FORM_RESPONSIBLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub ignore_welcome_form_responsible: Option<
@@ -2991,431 +4288,1663 @@ pub struct GetResponseItem {
     >,
     #[serde(
         rename = "KPI_CHECK_OPERATOR_ACTIVITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub kpi_check_operator_activity: Option<GetResponseItemKpiCheckOperatorActivity>,
-    #[serde(
-        rename = "KPI_FIRST_ANSWER_ALERT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FIRST_ANSWER_ALERT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_alert: Option<GetResponseItemKpiFirstAnswerAlert>,
-    #[serde(
-        rename = "KPI_FIRST_ANSWER_LIST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FIRST_ANSWER_LIST", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_list: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "KPI_FIRST_ANSWER_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FIRST_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_text: Option<String>,
-    #[serde(
-        rename = "KPI_FIRST_ANSWER_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FIRST_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_time: Option<String>,
     #[serde(
         rename = "KPI_FURTHER_ANSWER_ALERT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub kpi_further_answer_alert: Option<GetResponseItemKpiFurtherAnswerAlert>,
-    #[serde(
-        rename = "KPI_FURTHER_ANSWER_LIST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FURTHER_ANSWER_LIST", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_list: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "KPI_FURTHER_ANSWER_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FURTHER_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_text: Option<String>,
-    #[serde(
-        rename = "KPI_FURTHER_ANSWER_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KPI_FURTHER_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_time: Option<String>,
-    #[serde(
-        rename = "LANGUAGE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LANGUAGE_ID", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
-    #[serde(
-        rename = "LINE_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LINE_NAME", skip_serializing_if = "Option::is_none")]
     pub line_name: Option<String>,
-    #[serde(
-        rename = "MAX_CHAT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MAX_CHAT", skip_serializing_if = "Option::is_none")]
     pub max_chat: Option<String>,
-    #[serde(
-        rename = "MODIFY_USER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MODIFY_USER_ID", skip_serializing_if = "Option::is_none")]
     pub modify_user_id: Option<String>,
-    #[serde(
-        rename = "NO_ANSWER_BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NO_ANSWER_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub no_answer_bot_id: Option<String>,
-    #[serde(
-        rename = "NO_ANSWER_FORM_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NO_ANSWER_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub no_answer_form_id: Option<String>,
-    #[serde(
-        rename = "NO_ANSWER_RULE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NO_ANSWER_RULE", skip_serializing_if = "Option::is_none")]
     pub no_answer_rule: Option<String>,
-    #[serde(
-        rename = "NO_ANSWER_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NO_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub no_answer_text: Option<String>,
-    #[serde(
-        rename = "NO_ANSWER_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NO_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub no_answer_time: Option<String>,
-    #[serde(
-        rename = "OPERATOR_DATA",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
     pub operator_data: Option<String>,
-    #[serde(
-        rename = "QUEUE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUEUE", skip_serializing_if = "Option::is_none")]
     pub queue: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "QUEUE_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUEUE_TIME", skip_serializing_if = "Option::is_none")]
     pub queue_time: Option<String>,
-    #[serde(
-        rename = "QUEUE_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUEUE_TYPE", skip_serializing_if = "Option::is_none")]
     pub queue_type: Option<String>,
-    #[serde(
-        rename = "QUEUE_USERS_FIELDS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUEUE_USERS_FIELDS", skip_serializing_if = "Option::is_none")]
     pub queue_users_fields: Option<GetResponseItemQueueUsersFields>,
-    #[serde(
-        rename = "QUICK_ANSWERS_IBLOCK_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUICK_ANSWERS_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub quick_answers_iblock_id: Option<String>,
     #[serde(
         rename = "SEND_NOTIFICATION_EMPTY_QUEUE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub send_notification_empty_queue: Option<GetResponseItemSendNotificationEmptyQueue>,
     #[serde(
         rename = "SEND_WELCOME_EACH_SESSION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub send_welcome_each_session: Option<GetResponseItemSendWelcomeEachSession>,
-    #[serde(
-        rename = "SESSION_PRIORITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SESSION_PRIORITY", skip_serializing_if = "Option::is_none")]
     pub session_priority: Option<String>,
-    #[serde(
-        rename = "TEMPORARY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TEMPORARY", skip_serializing_if = "Option::is_none")]
     pub temporary: Option<GetResponseItemTemporary>,
-    #[serde(
-        rename = "TYPE_MAX_CHAT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TYPE_MAX_CHAT", skip_serializing_if = "Option::is_none")]
     pub type_max_chat: Option<String>,
-    #[serde(
-        rename = "USE_WELCOME_FORM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USE_WELCOME_FORM", skip_serializing_if = "Option::is_none")]
     pub use_welcome_form: Option<GetResponseItemUseWelcomeForm>,
-    #[serde(
-        rename = "VOTE_BEFORE_FINISH",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_BEFORE_FINISH", skip_serializing_if = "Option::is_none")]
     pub vote_before_finish: Option<GetResponseItemVoteBeforeFinish>,
-    #[serde(
-        rename = "VOTE_CLOSING_DELAY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_CLOSING_DELAY", skip_serializing_if = "Option::is_none")]
     pub vote_closing_delay: Option<GetResponseItemVoteClosingDelay>,
-    #[serde(
-        rename = "VOTE_MESSAGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub vote_message: Option<GetResponseItemVoteMessage>,
-    #[serde(
-        rename = "VOTE_MESSAGE_1_DISLIKE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_1_DISLIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_dislike: Option<String>,
-    #[serde(
-        rename = "VOTE_MESSAGE_1_LIKE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_1_LIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_like: Option<String>,
-    #[serde(
-        rename = "VOTE_MESSAGE_1_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_1_TEXT", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_text: Option<String>,
-    #[serde(
-        rename = "VOTE_MESSAGE_2_DISLIKE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_2_DISLIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_dislike: Option<String>,
-    #[serde(
-        rename = "VOTE_MESSAGE_2_LIKE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_2_LIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_like: Option<String>,
-    #[serde(
-        rename = "VOTE_MESSAGE_2_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_MESSAGE_2_TEXT", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_text: Option<String>,
-    #[serde(
-        rename = "VOTE_TIME_LIMIT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VOTE_TIME_LIMIT", skip_serializing_if = "Option::is_none")]
     pub vote_time_limit: Option<String>,
-    #[serde(
-        rename = "WATCH_TYPING",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WATCH_TYPING", skip_serializing_if = "Option::is_none")]
     pub watch_typing: Option<GetResponseItemWatchTyping>,
-    #[serde(
-        rename = "WELCOME_BOT_ENABLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_BOT_ENABLE", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_enable: Option<GetResponseItemWelcomeBotEnable>,
-    #[serde(
-        rename = "WELCOME_BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_id: Option<String>,
-    #[serde(
-        rename = "WELCOME_BOT_JOIN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_BOT_JOIN", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_join: Option<String>,
-    #[serde(
-        rename = "WELCOME_BOT_LEFT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_BOT_LEFT", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_left: Option<String>,
-    #[serde(
-        rename = "WELCOME_BOT_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_BOT_TIME", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_time: Option<String>,
-    #[serde(
-        rename = "WELCOME_FORM_DELAY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_FORM_DELAY", skip_serializing_if = "Option::is_none")]
     pub welcome_form_delay: Option<GetResponseItemWelcomeFormDelay>,
-    #[serde(
-        rename = "WELCOME_FORM_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub welcome_form_id: Option<String>,
-    #[serde(
-        rename = "WELCOME_MESSAGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub welcome_message: Option<GetResponseItemWelcomeMessage>,
-    #[serde(
-        rename = "WELCOME_MESSAGE_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WELCOME_MESSAGE_TEXT", skip_serializing_if = "Option::is_none")]
     pub welcome_message_text: Option<String>,
-    #[serde(
-        rename = "WORKTIME_DAYOFF",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_DAYOFF", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "WORKTIME_DAYOFF_BOT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_DAYOFF_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_bot_id: Option<String>,
-    #[serde(
-        rename = "WORKTIME_DAYOFF_FORM_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_DAYOFF_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_form_id: Option<String>,
-    #[serde(
-        rename = "WORKTIME_DAYOFF_RULE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_DAYOFF_RULE", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_rule: Option<String>,
-    #[serde(
-        rename = "WORKTIME_DAYOFF_TEXT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_DAYOFF_TEXT", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_text: Option<String>,
-    #[serde(
-        rename = "WORKTIME_ENABLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_ENABLE", skip_serializing_if = "Option::is_none")]
     pub worktime_enable: Option<GetResponseItemWorktimeEnable>,
-    #[serde(
-        rename = "WORKTIME_FROM",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_FROM", skip_serializing_if = "Option::is_none")]
     pub worktime_from: Option<String>,
-    #[serde(
-        rename = "WORKTIME_HOLIDAYS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_HOLIDAYS", skip_serializing_if = "Option::is_none")]
     pub worktime_holidays: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "WORKTIME_TIMEZONE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_TIMEZONE", skip_serializing_if = "Option::is_none")]
     pub worktime_timezone: Option<String>,
-    #[serde(
-        rename = "WORKTIME_TO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "WORKTIME_TO", skip_serializing_if = "Option::is_none")]
     pub worktime_to: Option<String>,
-    #[serde(
-        rename = "XML_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<GetResponseItemXmlId>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseItem, A::Error> {
+                let mut __f0: Option<Option<GetResponseItemActive>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<GetResponseItemAgreementMessage>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<GetResponseItemCategoryEnable>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<GetResponseItemCheckAvailable>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<Vec<GetResponseItemConfigQueueItem>>> = None;
+                let mut __f17: Option<Option<GetResponseItemConfirmClose>> = None;
+                let mut __f18: Option<Option<GetResponseItemCrm>> = None;
+                let mut __f19: Option<Option<GetResponseItemCrmChatTracker>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<String>> = None;
+                let mut __f22: Option<Option<GetResponseItemCrmCreateThird>> = None;
+                let mut __f23: Option<Option<GetResponseItemCrmForward>> = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<Option<GetResponseItemCrmTransferChange>> = None;
+                let mut __f26: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f27: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f28: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f29: Option<Option<String>> = None;
+                let mut __f30: Option<Option<String>> = None;
+                let mut __f31: Option<
+                    Option<GetResponseItemIgnoreWelcomeFormResponsible>,
+                > = None;
+                let mut __f32: Option<Option<GetResponseItemKpiCheckOperatorActivity>> = None;
+                let mut __f33: Option<Option<GetResponseItemKpiFirstAnswerAlert>> = None;
+                let mut __f34: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f35: Option<Option<String>> = None;
+                let mut __f36: Option<Option<String>> = None;
+                let mut __f37: Option<Option<GetResponseItemKpiFurtherAnswerAlert>> = None;
+                let mut __f38: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f39: Option<Option<String>> = None;
+                let mut __f40: Option<Option<String>> = None;
+                let mut __f41: Option<Option<String>> = None;
+                let mut __f42: Option<Option<String>> = None;
+                let mut __f43: Option<Option<String>> = None;
+                let mut __f44: Option<Option<String>> = None;
+                let mut __f45: Option<Option<String>> = None;
+                let mut __f46: Option<Option<String>> = None;
+                let mut __f47: Option<Option<String>> = None;
+                let mut __f48: Option<Option<String>> = None;
+                let mut __f49: Option<Option<String>> = None;
+                let mut __f50: Option<Option<String>> = None;
+                let mut __f51: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f52: Option<Option<String>> = None;
+                let mut __f53: Option<Option<String>> = None;
+                let mut __f54: Option<Option<GetResponseItemQueueUsersFields>> = None;
+                let mut __f55: Option<Option<String>> = None;
+                let mut __f56: Option<
+                    Option<GetResponseItemSendNotificationEmptyQueue>,
+                > = None;
+                let mut __f57: Option<Option<GetResponseItemSendWelcomeEachSession>> = None;
+                let mut __f58: Option<Option<String>> = None;
+                let mut __f59: Option<Option<GetResponseItemTemporary>> = None;
+                let mut __f60: Option<Option<String>> = None;
+                let mut __f61: Option<Option<GetResponseItemUseWelcomeForm>> = None;
+                let mut __f62: Option<Option<GetResponseItemVoteBeforeFinish>> = None;
+                let mut __f63: Option<Option<GetResponseItemVoteClosingDelay>> = None;
+                let mut __f64: Option<Option<GetResponseItemVoteMessage>> = None;
+                let mut __f65: Option<Option<String>> = None;
+                let mut __f66: Option<Option<String>> = None;
+                let mut __f67: Option<Option<String>> = None;
+                let mut __f68: Option<Option<String>> = None;
+                let mut __f69: Option<Option<String>> = None;
+                let mut __f70: Option<Option<String>> = None;
+                let mut __f71: Option<Option<String>> = None;
+                let mut __f72: Option<Option<GetResponseItemWatchTyping>> = None;
+                let mut __f73: Option<Option<GetResponseItemWelcomeBotEnable>> = None;
+                let mut __f74: Option<Option<String>> = None;
+                let mut __f75: Option<Option<String>> = None;
+                let mut __f76: Option<Option<String>> = None;
+                let mut __f77: Option<Option<String>> = None;
+                let mut __f78: Option<Option<GetResponseItemWelcomeFormDelay>> = None;
+                let mut __f79: Option<Option<String>> = None;
+                let mut __f80: Option<Option<GetResponseItemWelcomeMessage>> = None;
+                let mut __f81: Option<Option<String>> = None;
+                let mut __f82: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f83: Option<Option<String>> = None;
+                let mut __f84: Option<Option<String>> = None;
+                let mut __f85: Option<Option<String>> = None;
+                let mut __f86: Option<Option<String>> = None;
+                let mut __f87: Option<Option<GetResponseItemWorktimeEnable>> = None;
+                let mut __f88: Option<Option<String>> = None;
+                let mut __f89: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f90: Option<Option<String>> = None;
+                let mut __f91: Option<Option<String>> = None;
+                let mut __f92: Option<Option<GetResponseItemXmlId>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIVE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemActive>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "AGREEMENT_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AGREEMENT_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AGREEMENT_MESSAGE" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AGREEMENT_MESSAGE"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemAgreementMessage>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_CLOSE_BOT_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_BOT_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_CLOSE_FORM_ID" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_FORM_ID"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_CLOSE_RULE" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_RULE"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_CLOSE_TEXT" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_TEXT"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_CLOSE_TIME" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_TIME"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTO_EXPIRE_TIME" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTO_EXPIRE_TIME"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CATEGORY_ENABLE" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CATEGORY_ENABLE"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemCategoryEnable>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CATEGORY_ID" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CATEGORY_ID"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CHECK_AVAILABLE" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CHECK_AVAILABLE"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemCheckAvailable>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CLOSE_BOT_ID" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLOSE_BOT_ID"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CLOSE_FORM_ID" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLOSE_FORM_ID"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CLOSE_RULE" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLOSE_RULE"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CLOSE_TEXT" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CLOSE_TEXT"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CONFIG_QUEUE" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONFIG_QUEUE"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<GetResponseItemConfigQueueItem>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CONFIRM_CLOSE" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONFIRM_CLOSE"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemConfirmClose>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM" => {
+                            if __f18.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CRM"));
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemCrm>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_CHAT_TRACKER" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_CHAT_TRACKER"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemCrmChatTracker>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_CREATE" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_CREATE"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_CREATE_SECOND" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_CREATE_SECOND"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_CREATE_THIRD" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_CREATE_THIRD"),
+                                );
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemCrmCreateThird>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_FORWARD" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_FORWARD"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemCrmForward>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_SOURCE" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_SOURCE"),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_TRANSFER_CHANGE" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_TRANSFER_CHANGE"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemCrmTransferChange>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_CREATE" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_MODIFY" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_MODIFY"),
+                                );
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "DEFAULT_OPERATOR_DATA" => {
+                            if __f28.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DEFAULT_OPERATOR_DATA"),
+                                );
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "FULL_CLOSE_TIME" => {
+                            if __f29.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("FULL_CLOSE_TIME"),
+                                );
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f30.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IGNORE_WELCOME_FORM_RESPONSIBLE" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "IGNORE_WELCOME_FORM_RESPONSIBLE",
+                                    ),
+                                );
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemIgnoreWelcomeFormResponsible>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_CHECK_OPERATOR_ACTIVITY" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_CHECK_OPERATOR_ACTIVITY",
+                                    ),
+                                );
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemKpiCheckOperatorActivity>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FIRST_ANSWER_ALERT" => {
+                            if __f33.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_FIRST_ANSWER_ALERT",
+                                    ),
+                                );
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemKpiFirstAnswerAlert>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FIRST_ANSWER_LIST" => {
+                            if __f34.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_LIST"),
+                                );
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FIRST_ANSWER_TEXT" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_TEXT"),
+                                );
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FIRST_ANSWER_TIME" => {
+                            if __f36.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_TIME"),
+                                );
+                            }
+                            __f36 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FURTHER_ANSWER_ALERT" => {
+                            if __f37.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_FURTHER_ANSWER_ALERT",
+                                    ),
+                                );
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemKpiFurtherAnswerAlert>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FURTHER_ANSWER_LIST" => {
+                            if __f38.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_FURTHER_ANSWER_LIST",
+                                    ),
+                                );
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FURTHER_ANSWER_TEXT" => {
+                            if __f39.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_FURTHER_ANSWER_TEXT",
+                                    ),
+                                );
+                            }
+                            __f39 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "KPI_FURTHER_ANSWER_TIME" => {
+                            if __f40.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "KPI_FURTHER_ANSWER_TIME",
+                                    ),
+                                );
+                            }
+                            __f40 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LANGUAGE_ID" => {
+                            if __f41.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LANGUAGE_ID"),
+                                );
+                            }
+                            __f41 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LINE_NAME" => {
+                            if __f42.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LINE_NAME"),
+                                );
+                            }
+                            __f42 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MAX_CHAT" => {
+                            if __f43.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MAX_CHAT"));
+                            }
+                            __f43 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "MODIFY_USER_ID" => {
+                            if __f44.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MODIFY_USER_ID"),
+                                );
+                            }
+                            __f44 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NO_ANSWER_BOT_ID" => {
+                            if __f45.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NO_ANSWER_BOT_ID"),
+                                );
+                            }
+                            __f45 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NO_ANSWER_FORM_ID" => {
+                            if __f46.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NO_ANSWER_FORM_ID"),
+                                );
+                            }
+                            __f46 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NO_ANSWER_RULE" => {
+                            if __f47.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NO_ANSWER_RULE"),
+                                );
+                            }
+                            __f47 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NO_ANSWER_TEXT" => {
+                            if __f48.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NO_ANSWER_TEXT"),
+                                );
+                            }
+                            __f48 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NO_ANSWER_TIME" => {
+                            if __f49.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NO_ANSWER_TIME"),
+                                );
+                            }
+                            __f49 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OPERATOR_DATA" => {
+                            if __f50.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("OPERATOR_DATA"),
+                                );
+                            }
+                            __f50 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "QUEUE" => {
+                            if __f51.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("QUEUE"));
+                            }
+                            __f51 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "QUEUE_TIME" => {
+                            if __f52.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("QUEUE_TIME"),
+                                );
+                            }
+                            __f52 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "QUEUE_TYPE" => {
+                            if __f53.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("QUEUE_TYPE"),
+                                );
+                            }
+                            __f53 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "QUEUE_USERS_FIELDS" => {
+                            if __f54.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("QUEUE_USERS_FIELDS"),
+                                );
+                            }
+                            __f54 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemQueueUsersFields>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "QUICK_ANSWERS_IBLOCK_ID" => {
+                            if __f55.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "QUICK_ANSWERS_IBLOCK_ID",
+                                    ),
+                                );
+                            }
+                            __f55 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SEND_NOTIFICATION_EMPTY_QUEUE" => {
+                            if __f56.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "SEND_NOTIFICATION_EMPTY_QUEUE",
+                                    ),
+                                );
+                            }
+                            __f56 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemSendNotificationEmptyQueue>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SEND_WELCOME_EACH_SESSION" => {
+                            if __f57.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "SEND_WELCOME_EACH_SESSION",
+                                    ),
+                                );
+                            }
+                            __f57 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemSendWelcomeEachSession>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SESSION_PRIORITY" => {
+                            if __f58.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SESSION_PRIORITY"),
+                                );
+                            }
+                            __f58 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TEMPORARY" => {
+                            if __f59.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TEMPORARY"),
+                                );
+                            }
+                            __f59 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemTemporary>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "TYPE_MAX_CHAT" => {
+                            if __f60.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("TYPE_MAX_CHAT"),
+                                );
+                            }
+                            __f60 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "USE_WELCOME_FORM" => {
+                            if __f61.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USE_WELCOME_FORM"),
+                                );
+                            }
+                            __f61 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemUseWelcomeForm>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_BEFORE_FINISH" => {
+                            if __f62.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_BEFORE_FINISH"),
+                                );
+                            }
+                            __f62 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemVoteBeforeFinish>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_CLOSING_DELAY" => {
+                            if __f63.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_CLOSING_DELAY"),
+                                );
+                            }
+                            __f63 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemVoteClosingDelay>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE" => {
+                            if __f64.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE"),
+                                );
+                            }
+                            __f64 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemVoteMessage>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_1_DISLIKE" => {
+                            if __f65.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "VOTE_MESSAGE_1_DISLIKE",
+                                    ),
+                                );
+                            }
+                            __f65 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_1_LIKE" => {
+                            if __f66.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_1_LIKE"),
+                                );
+                            }
+                            __f66 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_1_TEXT" => {
+                            if __f67.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_1_TEXT"),
+                                );
+                            }
+                            __f67 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_2_DISLIKE" => {
+                            if __f68.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "VOTE_MESSAGE_2_DISLIKE",
+                                    ),
+                                );
+                            }
+                            __f68 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_2_LIKE" => {
+                            if __f69.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_2_LIKE"),
+                                );
+                            }
+                            __f69 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_MESSAGE_2_TEXT" => {
+                            if __f70.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_2_TEXT"),
+                                );
+                            }
+                            __f70 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VOTE_TIME_LIMIT" => {
+                            if __f71.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("VOTE_TIME_LIMIT"),
+                                );
+                            }
+                            __f71 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WATCH_TYPING" => {
+                            if __f72.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WATCH_TYPING"),
+                                );
+                            }
+                            __f72 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemWatchTyping>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_BOT_ENABLE" => {
+                            if __f73.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_ENABLE"),
+                                );
+                            }
+                            __f73 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemWelcomeBotEnable>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_BOT_ID" => {
+                            if __f74.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_ID"),
+                                );
+                            }
+                            __f74 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_BOT_JOIN" => {
+                            if __f75.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_JOIN"),
+                                );
+                            }
+                            __f75 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_BOT_LEFT" => {
+                            if __f76.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_LEFT"),
+                                );
+                            }
+                            __f76 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_BOT_TIME" => {
+                            if __f77.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_TIME"),
+                                );
+                            }
+                            __f77 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_FORM_DELAY" => {
+                            if __f78.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_FORM_DELAY"),
+                                );
+                            }
+                            __f78 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemWelcomeFormDelay>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_FORM_ID" => {
+                            if __f79.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_FORM_ID"),
+                                );
+                            }
+                            __f79 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_MESSAGE" => {
+                            if __f80.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_MESSAGE"),
+                                );
+                            }
+                            __f80 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemWelcomeMessage>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WELCOME_MESSAGE_TEXT" => {
+                            if __f81.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WELCOME_MESSAGE_TEXT"),
+                                );
+                            }
+                            __f81 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_DAYOFF" => {
+                            if __f82.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF"),
+                                );
+                            }
+                            __f82 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_DAYOFF_BOT_ID" => {
+                            if __f83.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "WORKTIME_DAYOFF_BOT_ID",
+                                    ),
+                                );
+                            }
+                            __f83 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_DAYOFF_FORM_ID" => {
+                            if __f84.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "WORKTIME_DAYOFF_FORM_ID",
+                                    ),
+                                );
+                            }
+                            __f84 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_DAYOFF_RULE" => {
+                            if __f85.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF_RULE"),
+                                );
+                            }
+                            __f85 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_DAYOFF_TEXT" => {
+                            if __f86.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF_TEXT"),
+                                );
+                            }
+                            __f86 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_ENABLE" => {
+                            if __f87.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_ENABLE"),
+                                );
+                            }
+                            __f87 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemWorktimeEnable>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_FROM" => {
+                            if __f88.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_FROM"),
+                                );
+                            }
+                            __f88 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_HOLIDAYS" => {
+                            if __f89.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_HOLIDAYS"),
+                                );
+                            }
+                            __f89 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_TIMEZONE" => {
+                            if __f90.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_TIMEZONE"),
+                                );
+                            }
+                            __f90 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "WORKTIME_TO" => {
+                            if __f91.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("WORKTIME_TO"),
+                                );
+                            }
+                            __f91 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "XML_ID" => {
+                            if __f92.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
+                            }
+                            __f92 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemXmlId>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseItem {
+                    active: __f0.unwrap_or_default(),
+                    agreement_id: __f1.unwrap_or_default(),
+                    agreement_message: __f2.unwrap_or_default(),
+                    auto_close_bot_id: __f3.unwrap_or_default(),
+                    auto_close_form_id: __f4.unwrap_or_default(),
+                    auto_close_rule: __f5.unwrap_or_default(),
+                    auto_close_text: __f6.unwrap_or_default(),
+                    auto_close_time: __f7.unwrap_or_default(),
+                    auto_expire_time: __f8.unwrap_or_default(),
+                    category_enable: __f9.unwrap_or_default(),
+                    category_id: __f10.unwrap_or_default(),
+                    check_available: __f11.unwrap_or_default(),
+                    close_bot_id: __f12.unwrap_or_default(),
+                    close_form_id: __f13.unwrap_or_default(),
+                    close_rule: __f14.unwrap_or_default(),
+                    close_text: __f15.unwrap_or_default(),
+                    config_queue: __f16.unwrap_or_default(),
+                    confirm_close: __f17.unwrap_or_default(),
+                    crm: __f18.unwrap_or_default(),
+                    crm_chat_tracker: __f19.unwrap_or_default(),
+                    crm_create: __f20.unwrap_or_default(),
+                    crm_create_second: __f21.unwrap_or_default(),
+                    crm_create_third: __f22.unwrap_or_default(),
+                    crm_forward: __f23.unwrap_or_default(),
+                    crm_source: __f24.unwrap_or_default(),
+                    crm_transfer_change: __f25.unwrap_or_default(),
+                    date_create: __f26.unwrap_or_default(),
+                    date_modify: __f27.unwrap_or_default(),
+                    default_operator_data: __f28.unwrap_or_default(),
+                    full_close_time: __f29.unwrap_or_default(),
+                    id: __f30.unwrap_or_default(),
+                    ignore_welcome_form_responsible: __f31.unwrap_or_default(),
+                    kpi_check_operator_activity: __f32.unwrap_or_default(),
+                    kpi_first_answer_alert: __f33.unwrap_or_default(),
+                    kpi_first_answer_list: __f34.unwrap_or_default(),
+                    kpi_first_answer_text: __f35.unwrap_or_default(),
+                    kpi_first_answer_time: __f36.unwrap_or_default(),
+                    kpi_further_answer_alert: __f37.unwrap_or_default(),
+                    kpi_further_answer_list: __f38.unwrap_or_default(),
+                    kpi_further_answer_text: __f39.unwrap_or_default(),
+                    kpi_further_answer_time: __f40.unwrap_or_default(),
+                    language_id: __f41.unwrap_or_default(),
+                    line_name: __f42.unwrap_or_default(),
+                    max_chat: __f43.unwrap_or_default(),
+                    modify_user_id: __f44.unwrap_or_default(),
+                    no_answer_bot_id: __f45.unwrap_or_default(),
+                    no_answer_form_id: __f46.unwrap_or_default(),
+                    no_answer_rule: __f47.unwrap_or_default(),
+                    no_answer_text: __f48.unwrap_or_default(),
+                    no_answer_time: __f49.unwrap_or_default(),
+                    operator_data: __f50.unwrap_or_default(),
+                    queue: __f51.unwrap_or_default(),
+                    queue_time: __f52.unwrap_or_default(),
+                    queue_type: __f53.unwrap_or_default(),
+                    queue_users_fields: __f54.unwrap_or_default(),
+                    quick_answers_iblock_id: __f55.unwrap_or_default(),
+                    send_notification_empty_queue: __f56.unwrap_or_default(),
+                    send_welcome_each_session: __f57.unwrap_or_default(),
+                    session_priority: __f58.unwrap_or_default(),
+                    temporary: __f59.unwrap_or_default(),
+                    type_max_chat: __f60.unwrap_or_default(),
+                    use_welcome_form: __f61.unwrap_or_default(),
+                    vote_before_finish: __f62.unwrap_or_default(),
+                    vote_closing_delay: __f63.unwrap_or_default(),
+                    vote_message: __f64.unwrap_or_default(),
+                    vote_message_1_dislike: __f65.unwrap_or_default(),
+                    vote_message_1_like: __f66.unwrap_or_default(),
+                    vote_message_1_text: __f67.unwrap_or_default(),
+                    vote_message_2_dislike: __f68.unwrap_or_default(),
+                    vote_message_2_like: __f69.unwrap_or_default(),
+                    vote_message_2_text: __f70.unwrap_or_default(),
+                    vote_time_limit: __f71.unwrap_or_default(),
+                    watch_typing: __f72.unwrap_or_default(),
+                    welcome_bot_enable: __f73.unwrap_or_default(),
+                    welcome_bot_id: __f74.unwrap_or_default(),
+                    welcome_bot_join: __f75.unwrap_or_default(),
+                    welcome_bot_left: __f76.unwrap_or_default(),
+                    welcome_bot_time: __f77.unwrap_or_default(),
+                    welcome_form_delay: __f78.unwrap_or_default(),
+                    welcome_form_id: __f79.unwrap_or_default(),
+                    welcome_message: __f80.unwrap_or_default(),
+                    welcome_message_text: __f81.unwrap_or_default(),
+                    worktime_dayoff: __f82.unwrap_or_default(),
+                    worktime_dayoff_bot_id: __f83.unwrap_or_default(),
+                    worktime_dayoff_form_id: __f84.unwrap_or_default(),
+                    worktime_dayoff_rule: __f85.unwrap_or_default(),
+                    worktime_dayoff_text: __f86.unwrap_or_default(),
+                    worktime_enable: __f87.unwrap_or_default(),
+                    worktime_from: __f88.unwrap_or_default(),
+                    worktime_holidays: __f89.unwrap_or_default(),
+                    worktime_timezone: __f90.unwrap_or_default(),
+                    worktime_to: __f91.unwrap_or_default(),
+                    xml_id: __f92.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseItem {
@@ -3662,22 +6191,74 @@ impl crate::runtime::loose::Loose for GetResponseItemCheckAvailable {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseItemConfigQueueItem {
-    #[serde(
-        rename = "ENTITY_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
-    #[serde(
-        rename = "ENTITY_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseItemConfigQueueItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseItemConfigQueueItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseItemConfigQueueItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseItemConfigQueueItem, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ENTITY_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ENTITY_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ENTITY_TYPE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ENTITY_TYPE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseItemConfigQueueItem {
+                    entity_id: __f0.unwrap_or_default(),
+                    entity_type: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseItemConfigQueueItem {
@@ -4278,36 +6859,118 @@ impl crate::runtime::loose::Loose for GetResponseItemKpiFurtherAnswerAlert {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseItemQueueUsersFields {
-    #[serde(
-        rename = "USER_AVATAR",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_AVATAR", skip_serializing_if = "Option::is_none")]
     pub user_avatar: Option<GetResponseItemQueueUsersFieldsUserAvatar>,
-    #[serde(
-        rename = "USER_AVATAR_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_AVATAR_ID", skip_serializing_if = "Option::is_none")]
     pub user_avatar_id: Option<String>,
-    #[serde(
-        rename = "USER_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_NAME", skip_serializing_if = "Option::is_none")]
     pub user_name: Option<GetResponseItemQueueUsersFieldsUserName>,
-    #[serde(
-        rename = "USER_WORK_POSITION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub user_work_position: Option<GetResponseItemQueueUsersFieldsUserWorkPosition>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseItemQueueUsersFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseItemQueueUsersFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseItemQueueUsersFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseItemQueueUsersFields, A::Error> {
+                let mut __f0: Option<
+                    Option<GetResponseItemQueueUsersFieldsUserAvatar>,
+                > = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<GetResponseItemQueueUsersFieldsUserName>> = None;
+                let mut __f3: Option<
+                    Option<GetResponseItemQueueUsersFieldsUserWorkPosition>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "USER_AVATAR" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_AVATAR"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemQueueUsersFieldsUserAvatar>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_AVATAR_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_AVATAR_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_NAME" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_NAME"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemQueueUsersFieldsUserName>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_WORK_POSITION" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_WORK_POSITION"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseItemQueueUsersFieldsUserWorkPosition>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseItemQueueUsersFields {
+                    user_avatar: __f0.unwrap_or_default(),
+                    user_avatar_id: __f1.unwrap_or_default(),
+                    user_name: __f2.unwrap_or_default(),
+                    user_work_position: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseItemQueueUsersFields {

@@ -19,19 +19,99 @@ pub async fn get(
 }
 
 /// Parameters of `imopenlines.crm.chat.get`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(
-        rename = "ACTIVE_ONLY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIVE_ONLY", skip_serializing_if = "Option::is_none")]
     pub active_only: Option<GetRequestActiveOnly>,
-    #[serde(rename = "CRM_ENTITY", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CRM_ENTITY")]
     pub crm_entity: i64,
-    #[serde(rename = "CRM_ENTITY_TYPE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CRM_ENTITY_TYPE")]
     pub crm_entity_type: GetRequestCrmEntityType,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<Option<GetRequestActiveOnly>> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<GetRequestCrmEntityType> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIVE_ONLY" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ACTIVE_ONLY"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetRequestActiveOnly>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_ENTITY" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_ENTITY"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_ENTITY_TYPE" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_TYPE"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            GetRequestCrmEntityType,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    active_only: __f0.unwrap_or_default(),
+                    crm_entity: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CRM_ENTITY"))?,
+                    crm_entity_type: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "CRM_ENTITY_TYPE",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -171,29 +251,89 @@ impl crate::runtime::loose::Loose for GetRequestCrmEntityType {
 /// The `result` of `imopenlines.crm.chat.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseItem {
-    #[serde(
-        rename = "CHAT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CHAT_ID", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<String>,
-    #[serde(
-        rename = "CONNECTOR_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CONNECTOR_ID", skip_serializing_if = "Option::is_none")]
     pub connector_id: Option<String>,
-    #[serde(
-        rename = "CONNECTOR_TITLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CONNECTOR_TITLE", skip_serializing_if = "Option::is_none")]
     pub connector_title: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseItem, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CHAT_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CONNECTOR_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONNECTOR_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CONNECTOR_TITLE" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONNECTOR_TITLE"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseItem {
+                    chat_id: __f0.unwrap_or_default(),
+                    connector_id: __f1.unwrap_or_default(),
+                    connector_title: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseItem {
@@ -220,12 +360,80 @@ pub async fn get_last_id(
 }
 
 /// Parameters of `imopenlines.crm.chat.getLastId`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetLastIdRequest {
-    #[serde(rename = "CRM_ENTITY", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CRM_ENTITY")]
     pub crm_entity: i64,
-    #[serde(rename = "CRM_ENTITY_TYPE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CRM_ENTITY_TYPE")]
     pub crm_entity_type: GetLastIdRequestCrmEntityType,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetLastIdRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetLastIdRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetLastIdRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetLastIdRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<GetLastIdRequestCrmEntityType> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CRM_ENTITY" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_ENTITY"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_ENTITY_TYPE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_TYPE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            GetLastIdRequestCrmEntityType,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetLastIdRequest {
+                    crm_entity: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CRM_ENTITY"))?,
+                    crm_entity_type: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "CRM_ENTITY_TYPE",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetLastIdRequest {

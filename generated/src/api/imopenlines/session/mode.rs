@@ -18,17 +18,73 @@ pub async fn pin(
 }
 
 /// Parameters of `imopenlines.session.mode.pin`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct PinRequest {
-    #[serde(
-        rename = "ACTIVATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIVATE", skip_serializing_if = "Option::is_none")]
     pub activate: Option<PinRequestActivate>,
-    #[serde(rename = "CHAT_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for PinRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = PinRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct PinRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PinRequest, A::Error> {
+                let mut __f0: Option<Option<PinRequestActivate>> = None;
+                let mut __f1: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIVATE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIVATE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<PinRequestActivate>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CHAT_ID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(PinRequest {
+                    activate: __f0.unwrap_or_default(),
+                    chat_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for PinRequest {
@@ -117,8 +173,36 @@ pub async fn pin_all(
 }
 
 /// Parameters of `imopenlines.session.mode.pinAll`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct PinAllRequest {}
+
+impl<'de> ::serde::Deserialize<'de> for PinAllRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = PinAllRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct PinAllRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PinAllRequest, A::Error> {
+                while map
+                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(PinAllRequest {})
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
+}
 
 impl crate::runtime::loose::Loose for PinAllRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
@@ -148,17 +232,71 @@ pub async fn silent(
 }
 
 /// Parameters of `imopenlines.session.mode.silent`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SilentRequest {
-    #[serde(
-        rename = "ACTIVATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIVATE", skip_serializing_if = "Option::is_none")]
     pub activate: Option<String>,
-    #[serde(rename = "CHAT_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SilentRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SilentRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SilentRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SilentRequest, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIVATE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIVATE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CHAT_ID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SilentRequest {
+                    activate: __f0.unwrap_or_default(),
+                    chat_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SilentRequest {
@@ -188,8 +326,36 @@ pub async fn unpin_all(
 }
 
 /// Parameters of `imopenlines.session.mode.unpinAll`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UnpinAllRequest {}
+
+impl<'de> ::serde::Deserialize<'de> for UnpinAllRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UnpinAllRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UnpinAllRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UnpinAllRequest, A::Error> {
+                while map
+                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(UnpinAllRequest {})
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
+}
 
 impl crate::runtime::loose::Loose for UnpinAllRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(

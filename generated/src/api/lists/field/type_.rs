@@ -15,21 +15,115 @@ pub async fn get(
 }
 
 /// Parameters of `lists.field.type.get`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(
-        rename = "FIELD_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FIELD_ID", skip_serializing_if = "Option::is_none")]
     pub field_id: Option<i64>,
-    #[serde(rename = "IBLOCK_CODE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
-    #[serde(rename = "IBLOCK_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
-    #[serde(rename = "IBLOCK_TYPE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: GetRequestIblockTypeId,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<i64> = None;
+                let mut __f3: Option<GetRequestIblockTypeId> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FIELD_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FIELD_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_CODE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_ID" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_ID"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_TYPE_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            GetRequestIblockTypeId,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    field_id: __f0.unwrap_or_default(),
+                    iblock_code: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_CODE",
+                        ))?,
+                    iblock_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("IBLOCK_ID"))?,
+                    iblock_type_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_TYPE_ID",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {

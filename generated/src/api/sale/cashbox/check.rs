@@ -15,59 +15,174 @@ pub async fn apply(
 }
 
 /// Parameters of `sale.cashbox.check.apply`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ApplyRequest {
-    #[serde(
-        rename = "FISCAL_DOC_ATTR",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FISCAL_DOC_ATTR", skip_serializing_if = "Option::is_none")]
     pub fiscal_doc_attr: Option<String>,
-    #[serde(
-        rename = "FISCAL_DOC_NUMBER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FISCAL_DOC_NUMBER", skip_serializing_if = "Option::is_none")]
     pub fiscal_doc_number: Option<String>,
-    #[serde(
-        rename = "FISCAL_RECEIPT_NUMBER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FISCAL_RECEIPT_NUMBER", skip_serializing_if = "Option::is_none")]
     pub fiscal_receipt_number: Option<String>,
-    #[serde(
-        rename = "FN_NUMBER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FN_NUMBER", skip_serializing_if = "Option::is_none")]
     pub fn_number: Option<String>,
-    #[serde(
-        rename = "PRINT_END_TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PRINT_END_TIME", skip_serializing_if = "Option::is_none")]
     pub print_end_time: Option<String>,
-    #[serde(
-        rename = "REG_NUMBER_KKT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "REG_NUMBER_KKT", skip_serializing_if = "Option::is_none")]
     pub reg_number_kkt: Option<String>,
-    #[serde(
-        rename = "SHIFT_NUMBER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SHIFT_NUMBER", skip_serializing_if = "Option::is_none")]
     pub shift_number: Option<String>,
-    #[serde(rename = "UUID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "UUID")]
     pub uuid: String,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ApplyRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ApplyRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ApplyRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ApplyRequest, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FISCAL_DOC_ATTR" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("FISCAL_DOC_ATTR"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "FISCAL_DOC_NUMBER" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("FISCAL_DOC_NUMBER"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "FISCAL_RECEIPT_NUMBER" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("FISCAL_RECEIPT_NUMBER"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "FN_NUMBER" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("FN_NUMBER"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PRINT_END_TIME" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PRINT_END_TIME"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "REG_NUMBER_KKT" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("REG_NUMBER_KKT"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SHIFT_NUMBER" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SHIFT_NUMBER"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UUID" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("UUID"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ApplyRequest {
+                    fiscal_doc_attr: __f0.unwrap_or_default(),
+                    fiscal_doc_number: __f1.unwrap_or_default(),
+                    fiscal_receipt_number: __f2.unwrap_or_default(),
+                    fn_number: __f3.unwrap_or_default(),
+                    print_end_time: __f4.unwrap_or_default(),
+                    reg_number_kkt: __f5.unwrap_or_default(),
+                    shift_number: __f6.unwrap_or_default(),
+                    uuid: __f7.ok_or_else(|| ::serde::de::Error::missing_field("UUID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ApplyRequest {

@@ -18,28 +18,122 @@ pub async fn add(
 }
 
 /// Parameters of `sale.cashbox.handler.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(rename = "CODE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CODE")]
     pub code: String,
-    #[serde(rename = "NAME", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "NAME")]
     pub name: String,
-    #[serde(rename = "SETTINGS", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "SETTINGS")]
     pub settings: AddRequestSettings,
-    #[serde(
-        rename = "SORT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(
-        rename = "SUPPORTS_FFD105",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SUPPORTS_FFD105", skip_serializing_if = "Option::is_none")]
     pub supports_ffd105: Option<AddRequestSupportsFfd105>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<AddRequestSettings> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                let mut __f4: Option<Option<AddRequestSupportsFfd105>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CODE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CODE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "SETTINGS" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SETTINGS"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            AddRequestSettings,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SORT" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SORT"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SUPPORTS_FFD105" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SUPPORTS_FFD105"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<AddRequestSupportsFfd105>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("CODE"))?,
+                    name: __f1.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
+                    settings: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("SETTINGS"))?,
+                    sort: __f3.unwrap_or_default(),
+                    supports_ffd105: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -50,21 +144,111 @@ impl crate::runtime::loose::Loose for AddRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestSettings {
-    #[serde(rename = "CHECK_URL", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CHECK_URL")]
     pub check_url: String,
-    #[serde(rename = "CONFIG", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CONFIG")]
     pub config: AddRequestSettingsConfig,
-    #[serde(
-        rename = "HTTP_VERSION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "HTTP_VERSION", skip_serializing_if = "Option::is_none")]
     pub http_version: Option<String>,
-    #[serde(rename = "PRINT_URL", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "PRINT_URL")]
     pub print_url: String,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestSettings;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestSettings")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestSettings, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<AddRequestSettingsConfig> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CHECK_URL" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CHECK_URL"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "CONFIG" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CONFIG"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            AddRequestSettingsConfig,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "HTTP_VERSION" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("HTTP_VERSION"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PRINT_URL" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PRINT_URL"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestSettings {
+                    check_url: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CHECK_URL"))?,
+                    config: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CONFIG"))?,
+                    http_version: __f2.unwrap_or_default(),
+                    print_url: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("PRINT_URL"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestSettings {
@@ -75,12 +259,74 @@ impl crate::runtime::loose::Loose for AddRequestSettings {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestSettingsConfig {
-    #[serde(rename = "ITEMS", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "ITEMS")]
     pub items: AddRequestSettingsConfigItems,
-    #[serde(rename = "LABEL", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "LABEL")]
     pub label: String,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfig {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestSettingsConfig;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestSettingsConfig")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestSettingsConfig, A::Error> {
+                let mut __f0: Option<AddRequestSettingsConfigItems> = None;
+                let mut __f1: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ITEMS" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ITEMS"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            AddRequestSettingsConfigItems,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "LABEL" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LABEL"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestSettingsConfig {
+                    items: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("ITEMS"))?,
+                    label: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("LABEL"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestSettingsConfig {
@@ -91,44 +337,179 @@ impl crate::runtime::loose::Loose for AddRequestSettingsConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestSettingsConfigItems {
-    #[serde(
-        rename = "DISABLED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DISABLED", skip_serializing_if = "Option::is_none")]
     pub disabled: Option<AddRequestSettingsConfigItemsDisabled>,
-    #[serde(rename = "LABEL", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "LABEL")]
     pub label: String,
-    #[serde(
-        rename = "MULTILINE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MULTILINE", skip_serializing_if = "Option::is_none")]
     pub multiline: Option<AddRequestSettingsConfigItemsMultiline>,
-    #[serde(
-        rename = "MULTIPLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<AddRequestSettingsConfigItemsMultiple>,
-    #[serde(rename = "OPTIONS", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "OPTIONS")]
     pub options: ::serde_json::Map<String, ::serde_json::Value>,
-    #[serde(rename = "REQUIRED", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "REQUIRED")]
     pub required: AddRequestSettingsConfigItemsRequired,
-    #[serde(
-        rename = "TIME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TIME", skip_serializing_if = "Option::is_none")]
     pub time: Option<AddRequestSettingsConfigItemsTime>,
-    #[serde(rename = "TYPE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "TYPE")]
     pub type_: AddRequestSettingsConfigItemsType,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItems {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestSettingsConfigItems;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestSettingsConfigItems")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestSettingsConfigItems, A::Error> {
+                let mut __f0: Option<Option<AddRequestSettingsConfigItemsDisabled>> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<Option<AddRequestSettingsConfigItemsMultiline>> = None;
+                let mut __f3: Option<Option<AddRequestSettingsConfigItemsMultiple>> = None;
+                let mut __f4: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f5: Option<AddRequestSettingsConfigItemsRequired> = None;
+                let mut __f6: Option<Option<AddRequestSettingsConfigItemsTime>> = None;
+                let mut __f7: Option<AddRequestSettingsConfigItemsType> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "DISABLED" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DISABLED"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<AddRequestSettingsConfigItemsDisabled>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "LABEL" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LABEL"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "MULTILINE" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MULTILINE"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<AddRequestSettingsConfigItemsMultiline>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "MULTIPLE" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MULTIPLE"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<AddRequestSettingsConfigItemsMultiple>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "OPTIONS" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OPTIONS"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            ::serde_json::Map<String, ::serde_json::Value>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "REQUIRED" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("REQUIRED"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            AddRequestSettingsConfigItemsRequired,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "TIME" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TIME"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<AddRequestSettingsConfigItemsTime>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "TYPE" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TYPE"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            AddRequestSettingsConfigItemsType,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestSettingsConfigItems {
+                    disabled: __f0.unwrap_or_default(),
+                    label: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("LABEL"))?,
+                    multiline: __f2.unwrap_or_default(),
+                    multiple: __f3.unwrap_or_default(),
+                    options: __f4
+                        .ok_or_else(|| ::serde::de::Error::missing_field("OPTIONS"))?,
+                    required: __f5
+                        .ok_or_else(|| ::serde::de::Error::missing_field("REQUIRED"))?,
+                    time: __f6.unwrap_or_default(),
+                    type_: __f7.ok_or_else(|| ::serde::de::Error::missing_field("TYPE"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequestSettingsConfigItems {
@@ -583,10 +964,50 @@ pub async fn delete(
 }
 
 /// Parameters of `sale.cashbox.handler.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -616,8 +1037,36 @@ pub async fn list(
 }
 
 /// Parameters of `sale.cashbox.handler.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequest, A::Error> {
+                while map
+                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(ListRequest {})
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
+}
 
 impl crate::runtime::loose::Loose for ListRequest {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
@@ -646,12 +1095,68 @@ pub async fn update(
 }
 
 /// Parameters of `sale.cashbox.handler.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(rename = "FIELDS", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "FIELDS")]
     pub fields: ::serde_json::Map<String, ::serde_json::Value>,
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FIELDS" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FIELDS"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            ::serde_json::Map<String, ::serde_json::Value>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
+                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {

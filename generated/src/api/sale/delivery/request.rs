@@ -17,12 +17,73 @@ pub async fn delete(
 }
 
 /// Parameters of `sale.delivery.request.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     #[serde(rename = "DELIVERY_ID")]
     pub delivery_id: ::serde_json::Value,
-    #[serde(rename = "REQUEST_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "REQUEST_ID")]
     pub request_id: String,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "DELIVERY_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DELIVERY_ID"),
+                                );
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "REQUEST_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("REQUEST_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    delivery_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "DELIVERY_ID",
+                        ))?,
+                    request_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("REQUEST_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -52,16 +113,111 @@ pub async fn sendmessage(
 }
 
 /// Parameters of `sale.delivery.request.sendmessage`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendmessageRequest {
-    #[serde(rename = "ADDRESSEE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "ADDRESSEE")]
     pub addressee: SendmessageRequestAddressee,
     #[serde(rename = "DELIVERY_ID")]
     pub delivery_id: ::serde_json::Value,
-    #[serde(rename = "MESSAGE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "MESSAGE")]
     pub message: SendmessageRequestMessage,
-    #[serde(rename = "REQUEST_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "REQUEST_ID")]
     pub request_id: String,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SendmessageRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SendmessageRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SendmessageRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendmessageRequest, A::Error> {
+                let mut __f0: Option<SendmessageRequestAddressee> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<SendmessageRequestMessage> = None;
+                let mut __f3: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ADDRESSEE" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDRESSEE"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            SendmessageRequestAddressee,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "DELIVERY_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DELIVERY_ID"),
+                                );
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "MESSAGE" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            SendmessageRequestMessage,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "REQUEST_ID" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("REQUEST_ID"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendmessageRequest {
+                    addressee: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("ADDRESSEE"))?,
+                    delivery_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "DELIVERY_ID",
+                        ))?,
+                    message: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE"))?,
+                    request_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("REQUEST_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SendmessageRequest {
@@ -131,26 +287,109 @@ impl crate::runtime::loose::Loose for SendmessageRequestAddressee {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendmessageRequestMessage {
-    #[serde(rename = "BODY", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "BODY")]
     pub body: String,
-    #[serde(
-        rename = "MONEY_VALUES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MONEY_VALUES", skip_serializing_if = "Option::is_none")]
     pub money_values: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "STATUS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<SendmessageRequestMessageStatus>,
-    #[serde(rename = "SUBJECT", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "SUBJECT")]
     pub subject: String,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SendmessageRequestMessage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SendmessageRequestMessage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SendmessageRequestMessage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendmessageRequestMessage, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<Option<SendmessageRequestMessageStatus>> = None;
+                let mut __f3: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "BODY" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("BODY"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "MONEY_VALUES" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MONEY_VALUES"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "STATUS" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("STATUS"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<SendmessageRequestMessageStatus>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SUBJECT" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SUBJECT"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendmessageRequestMessage {
+                    body: __f0.ok_or_else(|| ::serde::de::Error::missing_field("BODY"))?,
+                    money_values: __f1.unwrap_or_default(),
+                    status: __f2.unwrap_or_default(),
+                    subject: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("SUBJECT"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SendmessageRequestMessage {
@@ -161,12 +400,74 @@ impl crate::runtime::loose::Loose for SendmessageRequestMessage {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendmessageRequestMessageStatus {
-    #[serde(rename = "MESSAGE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "MESSAGE")]
     pub message: String,
-    #[serde(rename = "SEMANTIC", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "SEMANTIC")]
     pub semantic: SendmessageRequestMessageStatusSemantic,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SendmessageRequestMessageStatus {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SendmessageRequestMessageStatus;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SendmessageRequestMessageStatus")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendmessageRequestMessageStatus, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<SendmessageRequestMessageStatusSemantic> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "MESSAGE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "SEMANTIC" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SEMANTIC"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            SendmessageRequestMessageStatusSemantic,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendmessageRequestMessageStatus {
+                    message: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE"))?,
+                    semantic: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("SEMANTIC"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SendmessageRequestMessageStatus {
@@ -259,40 +560,145 @@ pub async fn update(
 }
 
 /// Parameters of `sale.delivery.request.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(rename = "DELIVERY_ID")]
     pub delivery_id: ::serde_json::Value,
-    #[serde(
-        rename = "FINALIZE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FINALIZE", skip_serializing_if = "Option::is_none")]
     pub finalize: Option<UpdateRequestFinalize>,
-    #[serde(
-        rename = "OVERWRITE_PROPERTIES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OVERWRITE_PROPERTIES", skip_serializing_if = "Option::is_none")]
     pub overwrite_properties: Option<UpdateRequestOverwriteProperties>,
-    #[serde(
-        rename = "PROPERTIES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROPERTIES", skip_serializing_if = "Option::is_none")]
     pub properties: Option<Vec<UpdateRequestPropertiesItem>>,
-    #[serde(rename = "REQUEST_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "REQUEST_ID")]
     pub request_id: String,
-    #[serde(
-        rename = "STATUS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<UpdateRequestStatus>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<Option<UpdateRequestFinalize>> = None;
+                let mut __f2: Option<Option<UpdateRequestOverwriteProperties>> = None;
+                let mut __f3: Option<Option<Vec<UpdateRequestPropertiesItem>>> = None;
+                let mut __f4: Option<String> = None;
+                let mut __f5: Option<Option<UpdateRequestStatus>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "DELIVERY_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DELIVERY_ID"),
+                                );
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "FINALIZE" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FINALIZE"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<UpdateRequestFinalize>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "OVERWRITE_PROPERTIES" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("OVERWRITE_PROPERTIES"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<UpdateRequestOverwriteProperties>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "PROPERTIES" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROPERTIES"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<UpdateRequestPropertiesItem>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "REQUEST_ID" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("REQUEST_ID"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "STATUS" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("STATUS"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<UpdateRequestStatus>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    delivery_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "DELIVERY_ID",
+                        ))?,
+                    finalize: __f1.unwrap_or_default(),
+                    overwrite_properties: __f2.unwrap_or_default(),
+                    properties: __f3.unwrap_or_default(),
+                    request_id: __f4
+                        .ok_or_else(|| ::serde::de::Error::missing_field("REQUEST_ID"))?,
+                    status: __f5.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {
@@ -421,19 +827,88 @@ impl crate::runtime::loose::Loose for UpdateRequestOverwriteProperties {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestPropertiesItem {
-    #[serde(rename = "NAME", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "NAME")]
     pub name: String,
-    #[serde(
-        rename = "TAGS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TAGS", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
-    #[serde(rename = "VALUE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "VALUE")]
     pub value: String,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestPropertiesItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestPropertiesItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestPropertiesItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestPropertiesItem, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<Option<Vec<String>>> = None;
+                let mut __f2: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "NAME" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "TAGS" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TAGS"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<String>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "VALUE" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("VALUE"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestPropertiesItem {
+                    name: __f0.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
+                    tags: __f1.unwrap_or_default(),
+                    value: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("VALUE"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestPropertiesItem {
@@ -444,12 +919,73 @@ impl crate::runtime::loose::Loose for UpdateRequestPropertiesItem {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestStatus {
-    #[serde(rename = "SEMANTIC", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "SEMANTIC")]
     pub semantic: UpdateRequestStatusSemantic,
-    #[serde(rename = "TEXT", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "TEXT")]
     pub text: String,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestStatus {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestStatus;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestStatus")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestStatus, A::Error> {
+                let mut __f0: Option<UpdateRequestStatusSemantic> = None;
+                let mut __f1: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "SEMANTIC" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SEMANTIC"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            UpdateRequestStatusSemantic,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "TEXT" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TEXT"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestStatus {
+                    semantic: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("SEMANTIC"))?,
+                    text: __f1.ok_or_else(|| ::serde::de::Error::missing_field("TEXT"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestStatus {

@@ -16,23 +16,90 @@ pub async fn invoice(
 }
 
 /// Parameters of `sale.paysystem.pay.invoice`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct InvoiceRequest {
-    #[serde(
-        rename = "BX_REST_HANDLER",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BX_REST_HANDLER", skip_serializing_if = "Option::is_none")]
     pub bx_rest_handler: Option<String>,
-    #[serde(rename = "INVOICE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "INVOICE_ID")]
     pub invoice_id: i64,
     #[serde(
         rename = "PAY_SYSTEM_ID",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub pay_system_id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for InvoiceRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = InvoiceRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct InvoiceRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InvoiceRequest, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "BX_REST_HANDLER" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("BX_REST_HANDLER"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "INVOICE_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("INVOICE_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "PAY_SYSTEM_ID" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PAY_SYSTEM_ID"),
+                                );
+                            }
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(InvoiceRequest {
+                    bx_rest_handler: __f0.unwrap_or_default(),
+                    invoice_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("INVOICE_ID"))?,
+                    pay_system_id: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for InvoiceRequest {
@@ -62,12 +129,68 @@ pub async fn payment(
 }
 
 /// Parameters of `sale.paysystem.pay.payment`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct PaymentRequest {
     #[serde(rename = "PAYMENT_ID")]
     pub payment_id: ::serde_json::Value,
     #[serde(rename = "PAY_SYSTEM_ID")]
     pub pay_system_id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for PaymentRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = PaymentRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct PaymentRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PaymentRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "PAYMENT_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PAYMENT_ID"),
+                                );
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "PAY_SYSTEM_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PAY_SYSTEM_ID"),
+                                );
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(PaymentRequest {
+                    payment_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("PAYMENT_ID"))?,
+                    pay_system_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "PAY_SYSTEM_ID",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for PaymentRequest {

@@ -16,20 +16,70 @@ pub async fn get(
 }
 
 /// Parameters of `sign.b2e.document.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "language" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("language"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "uid" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("uid"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    language: __f0.unwrap_or_default(),
+                    uid: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -41,26 +91,89 @@ impl crate::runtime::loose::Loose for GetRequest {
 }
 
 /// The `result` of `sign.b2e.document.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub members: Option<Vec<GetResponseMembersItem>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<GetResponseState>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponse, A::Error> {
+                let mut __f0: Option<Option<Vec<GetResponseMembersItem>>> = None;
+                let mut __f1: Option<Option<GetResponseState>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "members" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("members"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<GetResponseMembersItem>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "state" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("state"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseState>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "uid" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("uid"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponse {
+                    members: __f0.unwrap_or_default(),
+                    state: __f1.unwrap_or_default(),
+                    uid: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponse {
@@ -71,38 +184,119 @@ impl crate::runtime::loose::Loose for GetResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseMembersItem {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub party: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<GetResponseMembersItemState>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<GetResponseMembersItemUser>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseMembersItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseMembersItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseMembersItem, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<GetResponseMembersItemState>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<GetResponseMembersItemUser>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "party" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("party"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "role" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("role"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "state" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("state"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseMembersItemState>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "uid" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("uid"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "user" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("user"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseMembersItemUser>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseMembersItem {
+                    party: __f0.unwrap_or_default(),
+                    role: __f1.unwrap_or_default(),
+                    state: __f2.unwrap_or_default(),
+                    uid: __f3.unwrap_or_default(),
+                    user: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseMembersItem {
@@ -113,20 +307,70 @@ impl crate::runtime::loose::Loose for GetResponseMembersItem {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseMembersItemState {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItemState {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseMembersItemState;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseMembersItemState")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseMembersItemState, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "code" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("code"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseMembersItemState {
+                    code: __f0.unwrap_or_default(),
+                    name: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseMembersItemState {
@@ -137,29 +381,89 @@ impl crate::runtime::loose::Loose for GetResponseMembersItemState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseMembersItemUser {
-    #[serde(
-        rename = "employeeCode",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "employeeCode", skip_serializing_if = "Option::is_none")]
     pub employee_code: Option<String>,
-    #[serde(
-        rename = "employeeId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "employeeId", skip_serializing_if = "Option::is_none")]
     pub employee_id: Option<i64>,
-    #[serde(
-        rename = "userId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItemUser {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseMembersItemUser;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseMembersItemUser")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseMembersItemUser, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "employeeCode" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("employeeCode"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "employeeId" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("employeeId"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "userId" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("userId"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseMembersItemUser {
+                    employee_code: __f0.unwrap_or_default(),
+                    employee_id: __f1.unwrap_or_default(),
+                    user_id: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseMembersItemUser {
@@ -170,20 +474,70 @@ impl crate::runtime::loose::Loose for GetResponseMembersItemUser {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseState {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseState {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseState;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseState")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseState, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "code" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("code"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseState {
+                    code: __f0.unwrap_or_default(),
+                    name: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseState {
@@ -210,16 +564,72 @@ pub async fn send(
 }
 
 /// Parameters of `sign.b2e.document.send`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: SendRequestFields,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SendRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SendRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SendRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendRequest, A::Error> {
+                let mut __f0: Option<SendRequestFields> = None;
+                let mut __f1: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fields" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            SendRequestFields,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "language" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("language"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendRequest {
+                    fields: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    language: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SendRequest {
@@ -230,34 +640,187 @@ impl crate::runtime::loose::Loose for SendRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendRequestFields {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub company: SendRequestFieldsCompany,
-    #[serde(
-        rename = "companyProviderUid",
-        deserialize_with = "crate::runtime::loose::de"
-    )]
+    #[serde(rename = "companyProviderUid")]
     pub company_provider_uid: String,
-    #[serde(rename = "externalSettings", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "externalSettings")]
     pub external_settings: SendRequestFieldsExternalSettings,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub files: Vec<SendRequestFieldsFilesItem>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub members: Vec<SendRequestFieldsMembersItem>,
-    #[serde(
-        rename = "regionDocumentType",
-        deserialize_with = "crate::runtime::loose::de"
-    )]
+    #[serde(rename = "regionDocumentType")]
     pub region_document_type: String,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub responsible: SendRequestFieldsResponsible,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SendRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SendRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendRequestFields, A::Error> {
+                let mut __f0: Option<SendRequestFieldsCompany> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<SendRequestFieldsExternalSettings> = None;
+                let mut __f3: Option<Vec<SendRequestFieldsFilesItem>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Vec<SendRequestFieldsMembersItem>> = None;
+                let mut __f6: Option<String> = None;
+                let mut __f7: Option<SendRequestFieldsResponsible> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "company" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("company"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            SendRequestFieldsCompany,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "companyProviderUid" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyProviderUid"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "externalSettings" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("externalSettings"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            SendRequestFieldsExternalSettings,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "files" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("files"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Vec<SendRequestFieldsFilesItem>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "language" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("language"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "members" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("members"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Vec<SendRequestFieldsMembersItem>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "regionDocumentType" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("regionDocumentType"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "responsible" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("responsible"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            SendRequestFieldsResponsible,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendRequestFields {
+                    company: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("company"))?,
+                    company_provider_uid: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "companyProviderUid",
+                        ))?,
+                    external_settings: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "externalSettings",
+                        ))?,
+                    files: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("files"))?,
+                    language: __f4.unwrap_or_default(),
+                    members: __f5
+                        .ok_or_else(|| ::serde::de::Error::missing_field("members"))?,
+                    region_document_type: __f6
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "regionDocumentType",
+                        ))?,
+                    responsible: __f7
+                        .ok_or_else(|| ::serde::de::Error::missing_field("responsible"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SendRequestFields {
@@ -268,12 +831,70 @@ impl crate::runtime::loose::Loose for SendRequestFields {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendRequestFieldsCompany {
-    #[serde(rename = "crmId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "crmId")]
     pub crm_id: i64,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub uuid: String,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsCompany {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SendRequestFieldsCompany;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SendRequestFieldsCompany")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendRequestFieldsCompany, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "crmId" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("crmId"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "uuid" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("uuid"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendRequestFieldsCompany {
+                    crm_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("crmId"))?,
+                    uuid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("uuid"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SendRequestFieldsCompany {
@@ -284,15 +905,78 @@ impl crate::runtime::loose::Loose for SendRequestFieldsCompany {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendRequestFieldsExternalSettings {
-    #[serde(
-        rename = "externalDateCreate",
-        deserialize_with = "crate::runtime::loose::de"
-    )]
+    #[serde(rename = "externalDateCreate")]
     pub external_date_create: String,
-    #[serde(rename = "externalId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "externalId")]
     pub external_id: String,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsExternalSettings {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SendRequestFieldsExternalSettings;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SendRequestFieldsExternalSettings")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendRequestFieldsExternalSettings, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "externalDateCreate" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("externalDateCreate"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "externalId" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("externalId"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendRequestFieldsExternalSettings {
+                    external_date_create: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "externalDateCreate",
+                        ))?,
+                    external_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("externalId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SendRequestFieldsExternalSettings {
@@ -303,14 +987,92 @@ impl crate::runtime::loose::Loose for SendRequestFieldsExternalSettings {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendRequestFieldsFilesItem {
-    #[serde(rename = "fileContent", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "fileContent")]
     pub file_content: String,
-    #[serde(rename = "fileName", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "fileName")]
     pub file_name: String,
-    #[serde(rename = "fileType", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "fileType")]
     pub file_type: String,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsFilesItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SendRequestFieldsFilesItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SendRequestFieldsFilesItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendRequestFieldsFilesItem, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fileContent" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("fileContent"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "fileName" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fileName"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "fileType" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fileType"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendRequestFieldsFilesItem {
+                    file_content: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "fileContent",
+                        ))?,
+                    file_name: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fileName"))?,
+                    file_type: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fileType"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SendRequestFieldsFilesItem {
@@ -321,16 +1083,110 @@ impl crate::runtime::loose::Loose for SendRequestFieldsFilesItem {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendRequestFieldsMembersItem {
-    #[serde(rename = "employeeCode", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "employeeCode")]
     pub employee_code: String,
-    #[serde(rename = "employeeId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "employeeId")]
     pub employee_id: i64,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub role: SendRequestFieldsMembersItemRole,
-    #[serde(rename = "userId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "userId")]
     pub user_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsMembersItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SendRequestFieldsMembersItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SendRequestFieldsMembersItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendRequestFieldsMembersItem, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<SendRequestFieldsMembersItemRole> = None;
+                let mut __f3: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "employeeCode" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("employeeCode"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "employeeId" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("employeeId"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "role" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("role"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            SendRequestFieldsMembersItemRole,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "userId" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("userId"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendRequestFieldsMembersItem {
+                    employee_code: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "employeeCode",
+                        ))?,
+                    employee_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("employeeId"))?,
+                    role: __f2.ok_or_else(|| ::serde::de::Error::missing_field("role"))?,
+                    user_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("userId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SendRequestFieldsMembersItem {
@@ -408,20 +1264,111 @@ impl crate::runtime::loose::Loose for SendRequestFieldsMembersItemRole {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendRequestFieldsResponsible {
-    #[serde(rename = "employeeCode", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "employeeCode")]
     pub employee_code: String,
-    #[serde(rename = "employeeId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "employeeId")]
     pub employee_id: i64,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<SendRequestFieldsResponsibleRole>,
-    #[serde(rename = "userId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "userId")]
     pub user_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsResponsible {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SendRequestFieldsResponsible;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SendRequestFieldsResponsible")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendRequestFieldsResponsible, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<Option<SendRequestFieldsResponsibleRole>> = None;
+                let mut __f3: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "employeeCode" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("employeeCode"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "employeeId" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("employeeId"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "role" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("role"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<SendRequestFieldsResponsibleRole>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "userId" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("userId"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendRequestFieldsResponsible {
+                    employee_code: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "employeeCode",
+                        ))?,
+                    employee_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("employeeId"))?,
+                    role: __f2.unwrap_or_default(),
+                    user_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("userId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SendRequestFieldsResponsible {
@@ -500,26 +1447,89 @@ impl crate::runtime::loose::Loose for SendRequestFieldsResponsibleRole {
 }
 
 /// The `result` of `sign.b2e.document.send`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SendResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub members: Option<Vec<SendResponseMembersItem>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<SendResponseState>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SendResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SendResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SendResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendResponse, A::Error> {
+                let mut __f0: Option<Option<Vec<SendResponseMembersItem>>> = None;
+                let mut __f1: Option<Option<SendResponseState>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "members" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("members"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<SendResponseMembersItem>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "state" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("state"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<SendResponseState>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "uid" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("uid"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendResponse {
+                    members: __f0.unwrap_or_default(),
+                    state: __f1.unwrap_or_default(),
+                    uid: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SendResponse {
@@ -530,38 +1540,119 @@ impl crate::runtime::loose::Loose for SendResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SendResponseMembersItem {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub party: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<SendResponseMembersItemState>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<SendResponseMembersItemUser>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SendResponseMembersItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SendResponseMembersItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendResponseMembersItem, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<SendResponseMembersItemState>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<SendResponseMembersItemUser>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "party" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("party"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "role" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("role"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "state" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("state"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<SendResponseMembersItemState>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "uid" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("uid"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "user" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("user"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<SendResponseMembersItemUser>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendResponseMembersItem {
+                    party: __f0.unwrap_or_default(),
+                    role: __f1.unwrap_or_default(),
+                    state: __f2.unwrap_or_default(),
+                    uid: __f3.unwrap_or_default(),
+                    user: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SendResponseMembersItem {
@@ -572,20 +1663,70 @@ impl crate::runtime::loose::Loose for SendResponseMembersItem {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SendResponseMembersItemState {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItemState {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SendResponseMembersItemState;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SendResponseMembersItemState")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendResponseMembersItemState, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "code" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("code"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendResponseMembersItemState {
+                    code: __f0.unwrap_or_default(),
+                    name: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SendResponseMembersItemState {
@@ -596,29 +1737,89 @@ impl crate::runtime::loose::Loose for SendResponseMembersItemState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SendResponseMembersItemUser {
-    #[serde(
-        rename = "employeeCode",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "employeeCode", skip_serializing_if = "Option::is_none")]
     pub employee_code: Option<String>,
-    #[serde(
-        rename = "employeeId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "employeeId", skip_serializing_if = "Option::is_none")]
     pub employee_id: Option<i64>,
-    #[serde(
-        rename = "userId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItemUser {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SendResponseMembersItemUser;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SendResponseMembersItemUser")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendResponseMembersItemUser, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "employeeCode" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("employeeCode"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "employeeId" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("employeeId"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "userId" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("userId"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendResponseMembersItemUser {
+                    employee_code: __f0.unwrap_or_default(),
+                    employee_id: __f1.unwrap_or_default(),
+                    user_id: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SendResponseMembersItemUser {
@@ -629,20 +1830,70 @@ impl crate::runtime::loose::Loose for SendResponseMembersItemUser {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SendResponseState {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SendResponseState {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SendResponseState;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SendResponseState")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendResponseState, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "code" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("code"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendResponseState {
+                    code: __f0.unwrap_or_default(),
+                    name: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SendResponseState {

@@ -16,10 +16,57 @@ pub async fn get(
 }
 
 /// Parameters of `socialnetwork.api.workgroup.get`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub params: GetRequestParams,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<GetRequestParams> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "params" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("params"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            GetRequestParams,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    params: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("params"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -30,22 +77,88 @@ impl crate::runtime::loose::Loose for GetRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequestParams {
-    #[serde(rename = "groupId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "groupId")]
     pub group_id: i64,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<GetRequestParamsSelectItem>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequestParams {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequestParams;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequestParams")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequestParams, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<Vec<GetRequestParamsSelectItem>>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "groupId" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("groupId"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "mode" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("mode"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "select" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("select"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<GetRequestParamsSelectItem>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequestParams {
+                    group_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("groupId"))?,
+                    mode: __f1.unwrap_or_default(),
+                    select: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequestParams {
@@ -56,134 +169,339 @@ impl crate::runtime::loose::Loose for GetRequestParams {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequestParamsSelectItem {
-    #[serde(
-        rename = "ACTIONS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIONS", skip_serializing_if = "Option::is_none")]
     pub actions: Option<String>,
-    #[serde(
-        rename = "AVATAR",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AVATAR", skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
-    #[serde(
-        rename = "AVATAR_DATA",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AVATAR_DATA", skip_serializing_if = "Option::is_none")]
     pub avatar_data: Option<String>,
-    #[serde(
-        rename = "AVATAR_TYPES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AVATAR_TYPES", skip_serializing_if = "Option::is_none")]
     pub avatar_types: Option<String>,
-    #[serde(
-        rename = "COUNTERS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COUNTERS", skip_serializing_if = "Option::is_none")]
     pub counters: Option<String>,
-    #[serde(
-        rename = "DATE_CREATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    #[serde(
-        rename = "DEPARTMENTS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DEPARTMENTS", skip_serializing_if = "Option::is_none")]
     pub departments: Option<String>,
-    #[serde(
-        rename = "EFFICIENCY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EFFICIENCY", skip_serializing_if = "Option::is_none")]
     pub efficiency: Option<String>,
-    #[serde(
-        rename = "FEATURES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FEATURES", skip_serializing_if = "Option::is_none")]
     pub features: Option<String>,
-    #[serde(
-        rename = "GROUP_MEMBERS_LIST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "GROUP_MEMBERS_LIST", skip_serializing_if = "Option::is_none")]
     pub group_members_list: Option<String>,
-    #[serde(
-        rename = "LIST_OF_MEMBERS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LIST_OF_MEMBERS", skip_serializing_if = "Option::is_none")]
     pub list_of_members: Option<String>,
     #[serde(
         rename = "LIST_OF_MEMBERS_AWAITING_INVITE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub list_of_members_awaiting_invite: Option<String>,
-    #[serde(
-        rename = "OWNER_DATA",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OWNER_DATA", skip_serializing_if = "Option::is_none")]
     pub owner_data: Option<String>,
-    #[serde(
-        rename = "PIN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PIN", skip_serializing_if = "Option::is_none")]
     pub pin: Option<String>,
-    #[serde(
-        rename = "PRIVACY_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PRIVACY_TYPE", skip_serializing_if = "Option::is_none")]
     pub privacy_type: Option<String>,
-    #[serde(
-        rename = "SUBJECT_DATA",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SUBJECT_DATA", skip_serializing_if = "Option::is_none")]
     pub subject_data: Option<String>,
-    #[serde(
-        rename = "TAGS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TAGS", skip_serializing_if = "Option::is_none")]
     pub tags: Option<String>,
-    #[serde(
-        rename = "USER_DATA",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_DATA", skip_serializing_if = "Option::is_none")]
     pub user_data: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequestParamsSelectItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequestParamsSelectItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequestParamsSelectItem, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIONS" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIONS"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AVATAR" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("AVATAR"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AVATAR_DATA" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AVATAR_DATA"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AVATAR_TYPES" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AVATAR_TYPES"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COUNTERS" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COUNTERS"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_CREATE" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DEPARTMENTS" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DEPARTMENTS"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EFFICIENCY" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EFFICIENCY"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "FEATURES" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FEATURES"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "GROUP_MEMBERS_LIST" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("GROUP_MEMBERS_LIST"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LIST_OF_MEMBERS" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LIST_OF_MEMBERS"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LIST_OF_MEMBERS_AWAITING_INVITE" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "LIST_OF_MEMBERS_AWAITING_INVITE",
+                                    ),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OWNER_DATA" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("OWNER_DATA"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PIN" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PIN"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PRIVACY_TYPE" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PRIVACY_TYPE"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SUBJECT_DATA" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SUBJECT_DATA"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TAGS" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TAGS"));
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_DATA" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_DATA"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequestParamsSelectItem {
+                    actions: __f0.unwrap_or_default(),
+                    avatar: __f1.unwrap_or_default(),
+                    avatar_data: __f2.unwrap_or_default(),
+                    avatar_types: __f3.unwrap_or_default(),
+                    counters: __f4.unwrap_or_default(),
+                    date_create: __f5.unwrap_or_default(),
+                    departments: __f6.unwrap_or_default(),
+                    efficiency: __f7.unwrap_or_default(),
+                    features: __f8.unwrap_or_default(),
+                    group_members_list: __f9.unwrap_or_default(),
+                    list_of_members: __f10.unwrap_or_default(),
+                    list_of_members_awaiting_invite: __f11.unwrap_or_default(),
+                    owner_data: __f12.unwrap_or_default(),
+                    pin: __f13.unwrap_or_default(),
+                    privacy_type: __f14.unwrap_or_default(),
+                    subject_data: __f15.unwrap_or_default(),
+                    tags: __f16.unwrap_or_default(),
+                    user_data: __f17.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequestParamsSelectItem {
@@ -195,376 +513,939 @@ impl crate::runtime::loose::Loose for GetRequestParamsSelectItem {
 }
 
 /// The `result` of `socialnetwork.api.workgroup.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponse {
-    #[serde(
-        rename = "ACTIONS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIONS", skip_serializing_if = "Option::is_none")]
     pub actions: Option<GetResponseActions>,
-    #[serde(
-        rename = "ACTIVE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
-    #[serde(
-        rename = "ADDITIONAL_DATA",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ADDITIONAL_DATA", skip_serializing_if = "Option::is_none")]
     pub additional_data: Option<GetResponseAdditionalData>,
-    #[serde(
-        rename = "AVATAR",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AVATAR", skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
-    #[serde(
-        rename = "AVATAR_DATA",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AVATAR_DATA", skip_serializing_if = "Option::is_none")]
     pub avatar_data: Option<GetResponseAvatarData>,
-    #[serde(
-        rename = "AVATAR_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AVATAR_TYPE", skip_serializing_if = "Option::is_none")]
     pub avatar_type: Option<String>,
-    #[serde(
-        rename = "AVATAR_TYPES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AVATAR_TYPES", skip_serializing_if = "Option::is_none")]
     pub avatar_types: Option<GetResponseAvatarTypes>,
-    #[serde(
-        rename = "CHAT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CHAT_ID", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
-    #[serde(
-        rename = "CLOSED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLOSED", skip_serializing_if = "Option::is_none")]
     pub closed: Option<bool>,
-    #[serde(
-        rename = "COUNTERS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "COUNTERS", skip_serializing_if = "Option::is_none")]
     pub counters: Option<GetResponseCounters>,
-    #[serde(
-        rename = "DATE_ACTIVITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_ACTIVITY", skip_serializing_if = "Option::is_none")]
     pub date_activity: Option<String>,
-    #[serde(
-        rename = "DATE_CREATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    #[serde(
-        rename = "DATE_UPDATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_UPDATE", skip_serializing_if = "Option::is_none")]
     pub date_update: Option<String>,
-    #[serde(
-        rename = "DEPARTMENTS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DEPARTMENTS", skip_serializing_if = "Option::is_none")]
     pub departments: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        rename = "DIALOG_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
     pub dialog_id: Option<String>,
-    #[serde(
-        rename = "EFFICIENCY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EFFICIENCY", skip_serializing_if = "Option::is_none")]
     pub efficiency: Option<i64>,
-    #[serde(
-        rename = "FEATURES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FEATURES", skip_serializing_if = "Option::is_none")]
     pub features: Option<GetResponseFeatures>,
-    #[serde(
-        rename = "GROUP_MEMBERS_LIST",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "GROUP_MEMBERS_LIST", skip_serializing_if = "Option::is_none")]
     pub group_members_list: Option<GetResponseGroupMembersList>,
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        rename = "IMAGE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IMAGE_ID", skip_serializing_if = "Option::is_none")]
     pub image_id: Option<i64>,
-    #[serde(
-        rename = "INITIATE_PERMS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "INITIATE_PERMS", skip_serializing_if = "Option::is_none")]
     pub initiate_perms: Option<GetResponseInitiatePerms>,
-    #[serde(
-        rename = "INVITED_MEMBERS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "INVITED_MEMBERS", skip_serializing_if = "Option::is_none")]
     pub invited_members: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "IS_PIN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IS_PIN", skip_serializing_if = "Option::is_none")]
     pub is_pin: Option<bool>,
-    #[serde(
-        rename = "KEYWORDS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KEYWORDS", skip_serializing_if = "Option::is_none")]
     pub keywords: Option<String>,
-    #[serde(
-        rename = "LANDING",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LANDING", skip_serializing_if = "Option::is_none")]
     pub landing: Option<bool>,
-    #[serde(
-        rename = "LIST_OF_MEMBERS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LIST_OF_MEMBERS", skip_serializing_if = "Option::is_none")]
     pub list_of_members: Option<GetResponseListOfMembers>,
     #[serde(
         rename = "LIST_OF_MEMBERS_AWAITING_INVITE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub list_of_members_awaiting_invite: Option<GetResponseListOfMembersAwaitingInvite>,
-    #[serde(
-        rename = "MEMBERS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MEMBERS", skip_serializing_if = "Option::is_none")]
     pub members: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "MODERATOR_MEMBERS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MODERATOR_MEMBERS", skip_serializing_if = "Option::is_none")]
     pub moderator_members: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "NUMBER_OF_MEMBERS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NUMBER_OF_MEMBERS", skip_serializing_if = "Option::is_none")]
     pub number_of_members: Option<i64>,
-    #[serde(
-        rename = "NUMBER_OF_MODERATORS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NUMBER_OF_MODERATORS", skip_serializing_if = "Option::is_none")]
     pub number_of_moderators: Option<i64>,
-    #[serde(
-        rename = "OPENED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
-    #[serde(
-        rename = "ORDINARY_MEMBERS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ORDINARY_MEMBERS", skip_serializing_if = "Option::is_none")]
     pub ordinary_members: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "OWNER_DATA",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OWNER_DATA", skip_serializing_if = "Option::is_none")]
     pub owner_data: Option<GetResponseOwnerData>,
-    #[serde(
-        rename = "OWNER_ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "OWNER_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub owner_id: ::serde_json::Value,
-    #[serde(
-        rename = "PRIVACY_CODE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PRIVACY_CODE", skip_serializing_if = "Option::is_none")]
     pub privacy_code: Option<GetResponsePrivacyCode>,
-    #[serde(
-        rename = "PROJECT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROJECT", skip_serializing_if = "Option::is_none")]
     pub project: Option<bool>,
     #[serde(
         rename = "PROJECT_DATE_FINISH",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub project_date_finish: ::serde_json::Value,
     #[serde(
         rename = "PROJECT_DATE_START",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub project_date_start: ::serde_json::Value,
-    #[serde(
-        rename = "SCRUM_MASTER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SCRUM_MASTER_ID", skip_serializing_if = "Option::is_none")]
     pub scrum_master_id: Option<i64>,
-    #[serde(
-        rename = "SCRUM_SPRINT_DURATION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SCRUM_SPRINT_DURATION", skip_serializing_if = "Option::is_none")]
     pub scrum_sprint_duration: Option<i64>,
-    #[serde(
-        rename = "SCRUM_TASK_RESPONSIBLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SCRUM_TASK_RESPONSIBLE", skip_serializing_if = "Option::is_none")]
     pub scrum_task_responsible: Option<String>,
-    #[serde(
-        rename = "SEARCH_INDEX",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SEARCH_INDEX", skip_serializing_if = "Option::is_none")]
     pub search_index: Option<String>,
-    #[serde(
-        rename = "SITE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
-    #[serde(
-        rename = "SITE_IDS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SITE_IDS", skip_serializing_if = "Option::is_none")]
     pub site_ids: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "SUBJECT_DATA",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SUBJECT_DATA", skip_serializing_if = "Option::is_none")]
     pub subject_data: Option<GetResponseSubjectData>,
-    #[serde(
-        rename = "SUBJECT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SUBJECT_ID", skip_serializing_if = "Option::is_none")]
     pub subject_id: Option<i64>,
-    #[serde(
-        rename = "TAGS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TAGS", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetResponseType>,
-    #[serde(
-        rename = "USER_DATA",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_DATA", skip_serializing_if = "Option::is_none")]
     pub user_data: Option<GetResponseUserData>,
-    #[serde(
-        rename = "VISIBLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VISIBLE", skip_serializing_if = "Option::is_none")]
     pub visible: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponse, A::Error> {
+                let mut __f0: Option<Option<GetResponseActions>> = None;
+                let mut __f1: Option<Option<bool>> = None;
+                let mut __f2: Option<Option<GetResponseAdditionalData>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<GetResponseAvatarData>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<GetResponseAvatarTypes>> = None;
+                let mut __f7: Option<Option<i64>> = None;
+                let mut __f8: Option<Option<bool>> = None;
+                let mut __f9: Option<Option<GetResponseCounters>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<i64>> = None;
+                let mut __f17: Option<Option<GetResponseFeatures>> = None;
+                let mut __f18: Option<Option<GetResponseGroupMembersList>> = None;
+                let mut __f19: Option<Option<i64>> = None;
+                let mut __f20: Option<Option<i64>> = None;
+                let mut __f21: Option<Option<GetResponseInitiatePerms>> = None;
+                let mut __f22: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f23: Option<Option<bool>> = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<Option<bool>> = None;
+                let mut __f26: Option<Option<GetResponseListOfMembers>> = None;
+                let mut __f27: Option<Option<GetResponseListOfMembersAwaitingInvite>> = None;
+                let mut __f28: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f29: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f30: Option<Option<String>> = None;
+                let mut __f31: Option<Option<i64>> = None;
+                let mut __f32: Option<Option<i64>> = None;
+                let mut __f33: Option<Option<bool>> = None;
+                let mut __f34: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f35: Option<Option<GetResponseOwnerData>> = None;
+                let mut __f36: Option<::serde_json::Value> = None;
+                let mut __f37: Option<Option<GetResponsePrivacyCode>> = None;
+                let mut __f38: Option<Option<bool>> = None;
+                let mut __f39: Option<::serde_json::Value> = None;
+                let mut __f40: Option<::serde_json::Value> = None;
+                let mut __f41: Option<Option<i64>> = None;
+                let mut __f42: Option<Option<i64>> = None;
+                let mut __f43: Option<Option<String>> = None;
+                let mut __f44: Option<Option<String>> = None;
+                let mut __f45: Option<Option<String>> = None;
+                let mut __f46: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f47: Option<Option<GetResponseSubjectData>> = None;
+                let mut __f48: Option<Option<i64>> = None;
+                let mut __f49: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f50: Option<Option<GetResponseType>> = None;
+                let mut __f51: Option<Option<GetResponseUserData>> = None;
+                let mut __f52: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIONS" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIONS"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseActions>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "ACTIVE" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ADDITIONAL_DATA" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ADDITIONAL_DATA"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseAdditionalData>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "AVATAR" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("AVATAR"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AVATAR_DATA" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AVATAR_DATA"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseAvatarData>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "AVATAR_TYPE" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AVATAR_TYPE"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AVATAR_TYPES" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AVATAR_TYPES"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseAvatarTypes>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CHAT_ID" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CLOSED" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CLOSED"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "COUNTERS" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("COUNTERS"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseCounters>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_ACTIVITY" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_ACTIVITY"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_CREATE" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_UPDATE" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_UPDATE"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DEPARTMENTS" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DEPARTMENTS"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "DESCRIPTION" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DIALOG_ID" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DIALOG_ID"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EFFICIENCY" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EFFICIENCY"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "FEATURES" => {
+                            if __f17.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FEATURES"));
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseFeatures>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "GROUP_MEMBERS_LIST" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("GROUP_MEMBERS_LIST"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseGroupMembersList>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f19.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IMAGE_ID" => {
+                            if __f20.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("IMAGE_ID"));
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "INITIATE_PERMS" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("INITIATE_PERMS"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseInitiatePerms>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "INVITED_MEMBERS" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("INVITED_MEMBERS"),
+                                );
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "IS_PIN" => {
+                            if __f23.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("IS_PIN"));
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "KEYWORDS" => {
+                            if __f24.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("KEYWORDS"));
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LANDING" => {
+                            if __f25.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LANDING"));
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LIST_OF_MEMBERS" => {
+                            if __f26.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("LIST_OF_MEMBERS"),
+                                );
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseListOfMembers>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "LIST_OF_MEMBERS_AWAITING_INVITE" => {
+                            if __f27.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "LIST_OF_MEMBERS_AWAITING_INVITE",
+                                    ),
+                                );
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseListOfMembersAwaitingInvite>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "MEMBERS" => {
+                            if __f28.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MEMBERS"));
+                            }
+                            __f28 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "MODERATOR_MEMBERS" => {
+                            if __f29.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("MODERATOR_MEMBERS"),
+                                );
+                            }
+                            __f29 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f30.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f30 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NUMBER_OF_MEMBERS" => {
+                            if __f31.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NUMBER_OF_MEMBERS"),
+                                );
+                            }
+                            __f31 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NUMBER_OF_MODERATORS" => {
+                            if __f32.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NUMBER_OF_MODERATORS"),
+                                );
+                            }
+                            __f32 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OPENED" => {
+                            if __f33.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OPENED"));
+                            }
+                            __f33 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ORDINARY_MEMBERS" => {
+                            if __f34.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ORDINARY_MEMBERS"),
+                                );
+                            }
+                            __f34 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "OWNER_DATA" => {
+                            if __f35.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("OWNER_DATA"),
+                                );
+                            }
+                            __f35 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseOwnerData>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "OWNER_ID" => {
+                            if __f36.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OWNER_ID"));
+                            }
+                            __f36 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "PRIVACY_CODE" => {
+                            if __f37.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PRIVACY_CODE"),
+                                );
+                            }
+                            __f37 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponsePrivacyCode>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "PROJECT" => {
+                            if __f38.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PROJECT"));
+                            }
+                            __f38 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PROJECT_DATE_FINISH" => {
+                            if __f39.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROJECT_DATE_FINISH"),
+                                );
+                            }
+                            __f39 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "PROJECT_DATE_START" => {
+                            if __f40.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROJECT_DATE_START"),
+                                );
+                            }
+                            __f40 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "SCRUM_MASTER_ID" => {
+                            if __f41.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SCRUM_MASTER_ID"),
+                                );
+                            }
+                            __f41 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SCRUM_SPRINT_DURATION" => {
+                            if __f42.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SCRUM_SPRINT_DURATION"),
+                                );
+                            }
+                            __f42 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SCRUM_TASK_RESPONSIBLE" => {
+                            if __f43.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "SCRUM_TASK_RESPONSIBLE",
+                                    ),
+                                );
+                            }
+                            __f43 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SEARCH_INDEX" => {
+                            if __f44.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SEARCH_INDEX"),
+                                );
+                            }
+                            __f44 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SITE_ID" => {
+                            if __f45.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SITE_ID"));
+                            }
+                            __f45 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SITE_IDS" => {
+                            if __f46.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SITE_IDS"));
+                            }
+                            __f46 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SUBJECT_DATA" => {
+                            if __f47.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SUBJECT_DATA"),
+                                );
+                            }
+                            __f47 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseSubjectData>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SUBJECT_ID" => {
+                            if __f48.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SUBJECT_ID"),
+                                );
+                            }
+                            __f48 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TAGS" => {
+                            if __f49.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TAGS"));
+                            }
+                            __f49 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "TYPE" => {
+                            if __f50.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TYPE"));
+                            }
+                            __f50 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseType>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_DATA" => {
+                            if __f51.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("USER_DATA"),
+                                );
+                            }
+                            __f51 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseUserData>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "VISIBLE" => {
+                            if __f52.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("VISIBLE"));
+                            }
+                            __f52 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponse {
+                    actions: __f0.unwrap_or_default(),
+                    active: __f1.unwrap_or_default(),
+                    additional_data: __f2.unwrap_or_default(),
+                    avatar: __f3.unwrap_or_default(),
+                    avatar_data: __f4.unwrap_or_default(),
+                    avatar_type: __f5.unwrap_or_default(),
+                    avatar_types: __f6.unwrap_or_default(),
+                    chat_id: __f7.unwrap_or_default(),
+                    closed: __f8.unwrap_or_default(),
+                    counters: __f9.unwrap_or_default(),
+                    date_activity: __f10.unwrap_or_default(),
+                    date_create: __f11.unwrap_or_default(),
+                    date_update: __f12.unwrap_or_default(),
+                    departments: __f13.unwrap_or_default(),
+                    description: __f14.unwrap_or_default(),
+                    dialog_id: __f15.unwrap_or_default(),
+                    efficiency: __f16.unwrap_or_default(),
+                    features: __f17.unwrap_or_default(),
+                    group_members_list: __f18.unwrap_or_default(),
+                    id: __f19.unwrap_or_default(),
+                    image_id: __f20.unwrap_or_default(),
+                    initiate_perms: __f21.unwrap_or_default(),
+                    invited_members: __f22.unwrap_or_default(),
+                    is_pin: __f23.unwrap_or_default(),
+                    keywords: __f24.unwrap_or_default(),
+                    landing: __f25.unwrap_or_default(),
+                    list_of_members: __f26.unwrap_or_default(),
+                    list_of_members_awaiting_invite: __f27.unwrap_or_default(),
+                    members: __f28.unwrap_or_default(),
+                    moderator_members: __f29.unwrap_or_default(),
+                    name: __f30.unwrap_or_default(),
+                    number_of_members: __f31.unwrap_or_default(),
+                    number_of_moderators: __f32.unwrap_or_default(),
+                    opened: __f33.unwrap_or_default(),
+                    ordinary_members: __f34.unwrap_or_default(),
+                    owner_data: __f35.unwrap_or_default(),
+                    owner_id: __f36.unwrap_or_default(),
+                    privacy_code: __f37.unwrap_or_default(),
+                    project: __f38.unwrap_or_default(),
+                    project_date_finish: __f39.unwrap_or_default(),
+                    project_date_start: __f40.unwrap_or_default(),
+                    scrum_master_id: __f41.unwrap_or_default(),
+                    scrum_sprint_duration: __f42.unwrap_or_default(),
+                    scrum_task_responsible: __f43.unwrap_or_default(),
+                    search_index: __f44.unwrap_or_default(),
+                    site_id: __f45.unwrap_or_default(),
+                    site_ids: __f46.unwrap_or_default(),
+                    subject_data: __f47.unwrap_or_default(),
+                    subject_id: __f48.unwrap_or_default(),
+                    tags: __f49.unwrap_or_default(),
+                    type_: __f50.unwrap_or_default(),
+                    user_data: __f51.unwrap_or_default(),
+                    visible: __f52.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponse {
@@ -575,64 +1456,162 @@ impl crate::runtime::loose::Loose for GetResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseActions {
-    #[serde(
-        rename = "DELETE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DELETE", skip_serializing_if = "Option::is_none")]
     pub delete: Option<bool>,
-    #[serde(
-        rename = "EDIT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EDIT", skip_serializing_if = "Option::is_none")]
     pub edit: Option<bool>,
-    #[serde(
-        rename = "EDIT_FEATURES",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EDIT_FEATURES", skip_serializing_if = "Option::is_none")]
     pub edit_features: Option<bool>,
-    #[serde(
-        rename = "FOLLOW",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FOLLOW", skip_serializing_if = "Option::is_none")]
     pub follow: Option<bool>,
-    #[serde(
-        rename = "INVITE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "INVITE", skip_serializing_if = "Option::is_none")]
     pub invite: Option<bool>,
-    #[serde(
-        rename = "JOIN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "JOIN", skip_serializing_if = "Option::is_none")]
     pub join: Option<bool>,
-    #[serde(
-        rename = "LEAVE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LEAVE", skip_serializing_if = "Option::is_none")]
     pub leave: Option<bool>,
-    #[serde(
-        rename = "PIN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PIN", skip_serializing_if = "Option::is_none")]
     pub pin: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseActions {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseActions;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseActions")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseActions, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<bool>> = None;
+                let mut __f2: Option<Option<bool>> = None;
+                let mut __f3: Option<Option<bool>> = None;
+                let mut __f4: Option<Option<bool>> = None;
+                let mut __f5: Option<Option<bool>> = None;
+                let mut __f6: Option<Option<bool>> = None;
+                let mut __f7: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "DELETE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DELETE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EDIT" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("EDIT"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "EDIT_FEATURES" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("EDIT_FEATURES"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "FOLLOW" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FOLLOW"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "INVITE" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("INVITE"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "JOIN" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("JOIN"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LEAVE" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LEAVE"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PIN" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PIN"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseActions {
+                    delete: __f0.unwrap_or_default(),
+                    edit: __f1.unwrap_or_default(),
+                    edit_features: __f2.unwrap_or_default(),
+                    follow: __f3.unwrap_or_default(),
+                    invite: __f4.unwrap_or_default(),
+                    join: __f5.unwrap_or_default(),
+                    leave: __f6.unwrap_or_default(),
+                    pin: __f7.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseActions {
@@ -643,22 +1622,72 @@ impl crate::runtime::loose::Loose for GetResponseActions {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseAdditionalData {
-    #[serde(
-        rename = "INITIATED_BY_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "INITIATED_BY_TYPE", skip_serializing_if = "Option::is_none")]
     pub initiated_by_type: Option<String>,
-    #[serde(
-        rename = "ROLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ROLE", skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseAdditionalData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseAdditionalData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseAdditionalData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseAdditionalData, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "INITIATED_BY_TYPE" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("INITIATED_BY_TYPE"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ROLE" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ROLE"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseAdditionalData {
+                    initiated_by_type: __f0.unwrap_or_default(),
+                    role: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseAdditionalData {
@@ -669,21 +1698,72 @@ impl crate::runtime::loose::Loose for GetResponseAdditionalData {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseAvatarData {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(
-        rename = "type",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetResponseAvatarDataType>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseAvatarData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseAvatarData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseAvatarData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseAvatarData, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<GetResponseAvatarDataType>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "type" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("type"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<GetResponseAvatarDataType>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseAvatarData {
+                    id: __f0.unwrap_or_default(),
+                    type_: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseAvatarData {
@@ -753,35 +1833,106 @@ impl crate::runtime::loose::Loose for GetResponseAvatarDataType {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseAvatarTypes {
-    #[serde(
-        rename = "entitySelectorUrl",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "entitySelectorUrl", skip_serializing_if = "Option::is_none")]
     pub entity_selector_url: Option<String>,
-    #[serde(
-        rename = "mobileUrl",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "mobileUrl", skip_serializing_if = "Option::is_none")]
     pub mobile_url: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(
-        rename = "webCssClass",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "webCssClass", skip_serializing_if = "Option::is_none")]
     pub web_css_class: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseAvatarTypes {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseAvatarTypes;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseAvatarTypes")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseAvatarTypes, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "entitySelectorUrl" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("entitySelectorUrl"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "mobileUrl" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("mobileUrl"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "sort" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("sort"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "webCssClass" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("webCssClass"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseAvatarTypes {
+                    entity_selector_url: __f0.unwrap_or_default(),
+                    mobile_url: __f1.unwrap_or_default(),
+                    sort: __f2.unwrap_or_default(),
+                    web_css_class: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseAvatarTypes {
@@ -792,20 +1943,76 @@ impl crate::runtime::loose::Loose for GetResponseAvatarTypes {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseCounters {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub workgroup_requests_in: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub workgroup_requests_out: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseCounters {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseCounters;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseCounters")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseCounters, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "workgroup_requests_in" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("workgroup_requests_in"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "workgroup_requests_out" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "workgroup_requests_out",
+                                    ),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseCounters {
+                    workgroup_requests_in: __f0.unwrap_or_default(),
+                    workgroup_requests_out: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseCounters {
@@ -816,40 +2023,119 @@ impl crate::runtime::loose::Loose for GetResponseCounters {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseFeatures {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
-    #[serde(
-        rename = "customName",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "customName", skip_serializing_if = "Option::is_none")]
     pub custom_name: Option<String>,
-    #[serde(
-        rename = "featureName",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "featureName", skip_serializing_if = "Option::is_none")]
     pub feature_name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseFeatures {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseFeatures;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseFeatures")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseFeatures, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "active" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("active"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "customName" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("customName"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "featureName" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("featureName"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseFeatures {
+                    active: __f0.unwrap_or_default(),
+                    custom_name: __f1.unwrap_or_default(),
+                    feature_name: __f2.unwrap_or_default(),
+                    id: __f3.unwrap_or_default(),
+                    name: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseFeatures {
@@ -860,30 +2146,97 @@ impl crate::runtime::loose::Loose for GetResponseFeatures {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseGroupMembersList {
-    #[serde(default, skip_serializing_if = "::serde_json::Value::is_null")]
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub id: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invited: Option<bool>,
-    #[serde(
-        rename = "isAwaiting",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isAwaiting", skip_serializing_if = "Option::is_none")]
     pub is_awaiting: Option<bool>,
-    #[serde(
-        rename = "isMember",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isMember", skip_serializing_if = "Option::is_none")]
     pub is_member: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseGroupMembersList {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseGroupMembersList;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseGroupMembersList")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseGroupMembersList, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<Option<bool>> = None;
+                let mut __f2: Option<Option<bool>> = None;
+                let mut __f3: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "invited" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("invited"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isAwaiting" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("isAwaiting"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isMember" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("isMember"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseGroupMembersList {
+                    id: __f0.unwrap_or_default(),
+                    invited: __f1.unwrap_or_default(),
+                    is_awaiting: __f2.unwrap_or_default(),
+                    is_member: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseGroupMembersList {
@@ -957,63 +2310,176 @@ impl crate::runtime::loose::Loose for GetResponseInitiatePerms {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseListOfMembers {
-    #[serde(default, skip_serializing_if = "::serde_json::Value::is_null")]
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub id: ::serde_json::Value,
-    #[serde(
-        rename = "isAutoMember",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isAutoMember", skip_serializing_if = "Option::is_none")]
     pub is_auto_member: Option<bool>,
-    #[serde(
-        rename = "isModerator",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isModerator", skip_serializing_if = "Option::is_none")]
     pub is_moderator: Option<bool>,
-    #[serde(
-        rename = "isOwner",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isOwner", skip_serializing_if = "Option::is_none")]
     pub is_owner: Option<bool>,
-    #[serde(
-        rename = "isScrumMaster",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isScrumMaster", skip_serializing_if = "Option::is_none")]
     pub is_scrum_master: Option<bool>,
-    #[serde(
-        rename = "lastName",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseListOfMembers {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseListOfMembers;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseListOfMembers")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseListOfMembers, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<Option<bool>> = None;
+                let mut __f2: Option<Option<bool>> = None;
+                let mut __f3: Option<Option<bool>> = None;
+                let mut __f4: Option<Option<bool>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "isAutoMember" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("isAutoMember"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isModerator" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("isModerator"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isOwner" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("isOwner"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "isScrumMaster" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("isScrumMaster"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "lastName" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("lastName"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "photo" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("photo"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "position" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("position"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseListOfMembers {
+                    id: __f0.unwrap_or_default(),
+                    is_auto_member: __f1.unwrap_or_default(),
+                    is_moderator: __f2.unwrap_or_default(),
+                    is_owner: __f3.unwrap_or_default(),
+                    is_scrum_master: __f4.unwrap_or_default(),
+                    last_name: __f5.unwrap_or_default(),
+                    name: __f6.unwrap_or_default(),
+                    photo: __f7.unwrap_or_default(),
+                    position: __f8.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseListOfMembers {
@@ -1024,22 +2490,80 @@ impl crate::runtime::loose::Loose for GetResponseListOfMembers {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseListOfMembersAwaitingInvite {
-    #[serde(default, skip_serializing_if = "::serde_json::Value::is_null")]
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub id: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseListOfMembersAwaitingInvite {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseListOfMembersAwaitingInvite;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseListOfMembersAwaitingInvite")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseListOfMembersAwaitingInvite, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "name" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "photo" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("photo"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseListOfMembersAwaitingInvite {
+                    id: __f0.unwrap_or_default(),
+                    name: __f1.unwrap_or_default(),
+                    photo: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseListOfMembersAwaitingInvite {
@@ -1050,28 +2574,82 @@ impl crate::runtime::loose::Loose for GetResponseListOfMembersAwaitingInvite {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseOwnerData {
-    #[serde(
-        rename = "FORMATTED_NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FORMATTED_NAME", skip_serializing_if = "Option::is_none")]
     pub formatted_name: Option<String>,
-    #[serde(
-        rename = "ID",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub id: ::serde_json::Value,
-    #[serde(
-        rename = "PHOTO",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PHOTO", skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseOwnerData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseOwnerData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseOwnerData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseOwnerData, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "FORMATTED_NAME" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("FORMATTED_NAME"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "PHOTO" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PHOTO"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseOwnerData {
+                    formatted_name: __f0.unwrap_or_default(),
+                    id: __f1.unwrap_or_default(),
+                    photo: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseOwnerData {
@@ -1145,22 +2723,70 @@ impl crate::runtime::loose::Loose for GetResponsePrivacyCode {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseSubjectData {
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        rename = "NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseSubjectData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseSubjectData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseSubjectData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseSubjectData, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseSubjectData {
+                    id: __f0.unwrap_or_default(),
+                    name: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseSubjectData {
@@ -1238,27 +2864,82 @@ impl crate::runtime::loose::Loose for GetResponseType {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseUserData {
     #[serde(
         rename = "INITIATED_BY_TYPE",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub initiated_by_type: ::serde_json::Value,
-    #[serde(
-        rename = "IS_SUBSCRIBED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IS_SUBSCRIBED", skip_serializing_if = "Option::is_none")]
     pub is_subscribed: Option<bool>,
-    #[serde(
-        rename = "ROLE",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "ROLE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub role: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseUserData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseUserData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseUserData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseUserData, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<Option<bool>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "INITIATED_BY_TYPE" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("INITIATED_BY_TYPE"),
+                                );
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "IS_SUBSCRIBED" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IS_SUBSCRIBED"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ROLE" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ROLE"));
+                            }
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseUserData {
+                    initiated_by_type: __f0.unwrap_or_default(),
+                    is_subscribed: __f1.unwrap_or_default(),
+                    role: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseUserData {
@@ -1287,38 +2968,125 @@ pub async fn list(
 }
 
 /// Parameters of `socialnetwork.api.workgroup.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListRequestFilter>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<ListRequestParams>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequest, A::Error> {
+                let mut __f0: Option<Option<ListRequestFilter>> = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<Option<ListRequestParams>> = None;
+                let mut __f3: Option<Option<Vec<ListRequestSelectItem>>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "filter" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("filter"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<ListRequestFilter>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "order" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("order"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "params" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("params"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<ListRequestParams>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "select" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("select"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<ListRequestSelectItem>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "start" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("start"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequest {
+                    filter: __f0.unwrap_or_default(),
+                    order: __f1.unwrap_or_default(),
+                    params: __f2.unwrap_or_default(),
+                    select: __f3.unwrap_or_default(),
+                    start: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequest {
@@ -1329,102 +3097,246 @@ impl crate::runtime::loose::Loose for ListRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequestFilter {
-    #[serde(
-        rename = "ACTIVE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
-    #[serde(
-        rename = "CLOSED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLOSED", skip_serializing_if = "Option::is_none")]
     pub closed: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "DATE_ACTIVITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_ACTIVITY", skip_serializing_if = "Option::is_none")]
     pub date_activity: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "DATE_CREATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "DATE_UPDATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_UPDATE", skip_serializing_if = "Option::is_none")]
     pub date_update: Option<String>,
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        rename = "NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "OPENED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<String>,
-    #[serde(
-        rename = "OWNER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
-    #[serde(
-        rename = "PROJECT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROJECT", skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
-    #[serde(
-        rename = "SITE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
-    #[serde(
-        rename = "SUBJECT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SUBJECT_ID", skip_serializing_if = "Option::is_none")]
     pub subject_id: Option<i64>,
-    #[serde(
-        rename = "VISIBLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VISIBLE", skip_serializing_if = "Option::is_none")]
     pub visible: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequestFilter;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequestFilter")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequestFilter, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<i64>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<i64>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<i64>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIVE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CLOSED" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CLOSED"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_ACTIVITY" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_ACTIVITY"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_CREATE" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_UPDATE" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_UPDATE"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OPENED" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OPENED"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OWNER_ID" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OWNER_ID"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PROJECT" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PROJECT"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SITE_ID" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SITE_ID"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SUBJECT_ID" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SUBJECT_ID"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VISIBLE" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("VISIBLE"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequestFilter {
+                    active: __f0.unwrap_or_default(),
+                    closed: __f1.unwrap_or_default(),
+                    date_activity: __f2.unwrap_or_default(),
+                    date_create: __f3.unwrap_or_default(),
+                    date_update: __f4.unwrap_or_default(),
+                    id: __f5.unwrap_or_default(),
+                    name: __f6.unwrap_or_default(),
+                    opened: __f7.unwrap_or_default(),
+                    owner_id: __f8.unwrap_or_default(),
+                    project: __f9.unwrap_or_default(),
+                    site_id: __f10.unwrap_or_default(),
+                    subject_id: __f11.unwrap_or_default(),
+                    visible: __f12.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequestFilter {
@@ -1435,48 +3347,140 @@ impl crate::runtime::loose::Loose for ListRequestFilter {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequestParams {
-    #[serde(
-        rename = "IS_ADMIN",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IS_ADMIN", skip_serializing_if = "Option::is_none")]
     pub is_admin: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub features: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "mandatoryFeatures",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "mandatoryFeatures", skip_serializing_if = "Option::is_none")]
     pub mandatory_features: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
-    #[serde(
-        rename = "shouldSelectDialogId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "shouldSelectDialogId", skip_serializing_if = "Option::is_none")]
     pub should_select_dialog_id: Option<ListRequestParamsShouldSelectDialogId>,
-    #[serde(
-        rename = "siteId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequestParams {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequestParams;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequestParams")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequestParams, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<ListRequestParamsShouldSelectDialogId>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "IS_ADMIN" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("IS_ADMIN"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "features" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("features"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "mandatoryFeatures" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("mandatoryFeatures"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "mode" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("mode"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "shouldSelectDialogId" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("shouldSelectDialogId"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<ListRequestParamsShouldSelectDialogId>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "siteId" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("siteId"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequestParams {
+                    is_admin: __f0.unwrap_or_default(),
+                    features: __f1.unwrap_or_default(),
+                    mandatory_features: __f2.unwrap_or_default(),
+                    mode: __f3.unwrap_or_default(),
+                    should_select_dialog_id: __f4.unwrap_or_default(),
+                    site_id: __f5.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequestParams {
@@ -1546,209 +3550,497 @@ impl crate::runtime::loose::Loose for ListRequestParamsShouldSelectDialogId {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequestSelectItem {
-    #[serde(
-        rename = "ACTIVE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
-    #[serde(
-        rename = "AVATAR",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AVATAR", skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
-    #[serde(
-        rename = "AVATAR_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AVATAR_TYPE", skip_serializing_if = "Option::is_none")]
     pub avatar_type: Option<String>,
-    #[serde(
-        rename = "CLOSED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CLOSED", skip_serializing_if = "Option::is_none")]
     pub closed: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "DATE_ACTIVITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_ACTIVITY", skip_serializing_if = "Option::is_none")]
     pub date_activity: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "DATE_CREATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "DATE_UPDATE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DATE_UPDATE", skip_serializing_if = "Option::is_none")]
     pub date_update: Option<String>,
-    #[serde(
-        rename = "DESCRIPTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        rename = "ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        rename = "IMAGE_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IMAGE_ID", skip_serializing_if = "Option::is_none")]
     pub image_id: Option<i64>,
-    #[serde(
-        rename = "INITIATE_PERMS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "INITIATE_PERMS", skip_serializing_if = "Option::is_none")]
     pub initiate_perms: Option<String>,
-    #[serde(
-        rename = "KEYWORDS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KEYWORDS", skip_serializing_if = "Option::is_none")]
     pub keywords: Option<String>,
-    #[serde(
-        rename = "LANDING",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LANDING", skip_serializing_if = "Option::is_none")]
     pub landing: Option<String>,
-    #[serde(
-        rename = "NAME",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "NUMBER_OF_MEMBERS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NUMBER_OF_MEMBERS", skip_serializing_if = "Option::is_none")]
     pub number_of_members: Option<i64>,
-    #[serde(
-        rename = "NUMBER_OF_MODERATORS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NUMBER_OF_MODERATORS", skip_serializing_if = "Option::is_none")]
     pub number_of_moderators: Option<i64>,
-    #[serde(
-        rename = "OPENED",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<String>,
-    #[serde(
-        rename = "OWNER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
-    #[serde(
-        rename = "PROJECT",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROJECT", skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "PROJECT_DATE_FINISH",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROJECT_DATE_FINISH", skip_serializing_if = "Option::is_none")]
     pub project_date_finish: Option<String>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "PROJECT_DATE_START",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROJECT_DATE_START", skip_serializing_if = "Option::is_none")]
     pub project_date_start: Option<String>,
-    #[serde(
-        rename = "SCRUM_MASTER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SCRUM_MASTER_ID", skip_serializing_if = "Option::is_none")]
     pub scrum_master_id: Option<i64>,
-    #[serde(
-        rename = "SCRUM_OWNER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SCRUM_OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub scrum_owner_id: Option<i64>,
-    #[serde(
-        rename = "SCRUM_SPRINT_DURATION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SCRUM_SPRINT_DURATION", skip_serializing_if = "Option::is_none")]
     pub scrum_sprint_duration: Option<i64>,
-    #[serde(
-        rename = "SCRUM_TASK_RESPONSIBLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SCRUM_TASK_RESPONSIBLE", skip_serializing_if = "Option::is_none")]
     pub scrum_task_responsible: Option<String>,
-    #[serde(
-        rename = "SUBJECT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SUBJECT_ID", skip_serializing_if = "Option::is_none")]
     pub subject_id: Option<i64>,
-    #[serde(
-        rename = "TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    #[serde(
-        rename = "VISIBLE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VISIBLE", skip_serializing_if = "Option::is_none")]
     pub visible: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequestSelectItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequestSelectItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequestSelectItem, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<i64>> = None;
+                let mut __f9: Option<Option<i64>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<i64>> = None;
+                let mut __f15: Option<Option<i64>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<i64>> = None;
+                let mut __f18: Option<Option<String>> = None;
+                let mut __f19: Option<Option<String>> = None;
+                let mut __f20: Option<Option<String>> = None;
+                let mut __f21: Option<Option<i64>> = None;
+                let mut __f22: Option<Option<i64>> = None;
+                let mut __f23: Option<Option<i64>> = None;
+                let mut __f24: Option<Option<String>> = None;
+                let mut __f25: Option<Option<i64>> = None;
+                let mut __f26: Option<Option<String>> = None;
+                let mut __f27: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ACTIVE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AVATAR" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("AVATAR"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AVATAR_TYPE" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AVATAR_TYPE"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "CLOSED" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CLOSED"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_ACTIVITY" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_ACTIVITY"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_CREATE" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DATE_UPDATE" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DATE_UPDATE"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "DESCRIPTION" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ID" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ID"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "IMAGE_ID" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("IMAGE_ID"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "INITIATE_PERMS" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("INITIATE_PERMS"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "KEYWORDS" => {
+                            if __f11.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("KEYWORDS"));
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LANDING" => {
+                            if __f12.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LANDING"));
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NAME" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NUMBER_OF_MEMBERS" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NUMBER_OF_MEMBERS"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "NUMBER_OF_MODERATORS" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("NUMBER_OF_MODERATORS"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OPENED" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OPENED"));
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OWNER_ID" => {
+                            if __f17.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OWNER_ID"));
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PROJECT" => {
+                            if __f18.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PROJECT"));
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PROJECT_DATE_FINISH" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROJECT_DATE_FINISH"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PROJECT_DATE_START" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROJECT_DATE_START"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SCRUM_MASTER_ID" => {
+                            if __f21.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SCRUM_MASTER_ID"),
+                                );
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SCRUM_OWNER_ID" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SCRUM_OWNER_ID"),
+                                );
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SCRUM_SPRINT_DURATION" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SCRUM_SPRINT_DURATION"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SCRUM_TASK_RESPONSIBLE" => {
+                            if __f24.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "SCRUM_TASK_RESPONSIBLE",
+                                    ),
+                                );
+                            }
+                            __f24 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SUBJECT_ID" => {
+                            if __f25.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SUBJECT_ID"),
+                                );
+                            }
+                            __f25 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "TYPE" => {
+                            if __f26.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TYPE"));
+                            }
+                            __f26 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VISIBLE" => {
+                            if __f27.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("VISIBLE"));
+                            }
+                            __f27 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequestSelectItem {
+                    active: __f0.unwrap_or_default(),
+                    avatar: __f1.unwrap_or_default(),
+                    avatar_type: __f2.unwrap_or_default(),
+                    closed: __f3.unwrap_or_default(),
+                    date_activity: __f4.unwrap_or_default(),
+                    date_create: __f5.unwrap_or_default(),
+                    date_update: __f6.unwrap_or_default(),
+                    description: __f7.unwrap_or_default(),
+                    id: __f8.unwrap_or_default(),
+                    image_id: __f9.unwrap_or_default(),
+                    initiate_perms: __f10.unwrap_or_default(),
+                    keywords: __f11.unwrap_or_default(),
+                    landing: __f12.unwrap_or_default(),
+                    name: __f13.unwrap_or_default(),
+                    number_of_members: __f14.unwrap_or_default(),
+                    number_of_moderators: __f15.unwrap_or_default(),
+                    opened: __f16.unwrap_or_default(),
+                    owner_id: __f17.unwrap_or_default(),
+                    project: __f18.unwrap_or_default(),
+                    project_date_finish: __f19.unwrap_or_default(),
+                    project_date_start: __f20.unwrap_or_default(),
+                    scrum_master_id: __f21.unwrap_or_default(),
+                    scrum_owner_id: __f22.unwrap_or_default(),
+                    scrum_sprint_duration: __f23.unwrap_or_default(),
+                    scrum_task_responsible: __f24.unwrap_or_default(),
+                    subject_id: __f25.unwrap_or_default(),
+                    type_: __f26.unwrap_or_default(),
+                    visible: __f27.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequestSelectItem {
@@ -1760,14 +4052,61 @@ impl crate::runtime::loose::Loose for ListRequestSelectItem {
 }
 
 /// The `result` of `socialnetwork.api.workgroup.list`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub workgroups: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListResponse, A::Error> {
+                let mut __f0: Option<
+                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "workgroups" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("workgroups"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListResponse {
+                    workgroups: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListResponse {

@@ -21,10 +21,56 @@ pub async fn activate(
 }
 
 /// Parameters of `tasks.flow.Flow.activate`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ActivateRequest {
-    #[serde(rename = "flowId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "flowId")]
     pub flow_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ActivateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ActivateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ActivateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ActivateRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "flowId" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("flowId"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ActivateRequest {
+                    flow_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("flowId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ActivateRequest {
@@ -54,10 +100,58 @@ pub async fn create(
 }
 
 /// Parameters of `tasks.flow.Flow.create`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct CreateRequest {
-    #[serde(rename = "flowData", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "flowData")]
     pub flow_data: CreateRequestFlowData,
+}
+
+impl<'de> ::serde::Deserialize<'de> for CreateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = CreateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateRequest, A::Error> {
+                let mut __f0: Option<CreateRequestFlowData> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "flowData" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("flowData"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            CreateRequestFlowData,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateRequest {
+                    flow_data: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("flowData"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for CreateRequest {
@@ -68,102 +162,337 @@ impl crate::runtime::loose::Loose for CreateRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct CreateRequestFlowData {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "distributionType", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "distributionType")]
     pub distribution_type: CreateRequestFlowDataDistributionType,
-    #[serde(
-        rename = "groupId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
-    #[serde(
-        rename = "matchWorkTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<i64>,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub name: String,
-    #[serde(
-        rename = "notifyAtHalfTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "notifyAtHalfTime", skip_serializing_if = "Option::is_none")]
     pub notify_at_half_time: Option<i64>,
-    #[serde(
-        rename = "notifyOnQueueOverflow",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "notifyOnQueueOverflow", skip_serializing_if = "Option::is_none")]
     pub notify_on_queue_overflow: Option<i64>,
     #[serde(
         rename = "notifyOnTasksInProgressOverflow",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub notify_on_tasks_in_progress_overflow: Option<i64>,
     #[serde(
         rename = "notifyWhenEfficiencyDecreases",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub notify_when_efficiency_decreases: Option<i64>,
-    #[serde(
-        rename = "ownerId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
-    #[serde(
-        rename = "plannedCompletionTime",
-        deserialize_with = "crate::runtime::loose::de"
-    )]
+    #[serde(rename = "plannedCompletionTime")]
     pub planned_completion_time: i64,
     #[serde(
         rename = "responsibleCanChangeDeadline",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub responsible_can_change_deadline: Option<i64>,
-    #[serde(rename = "responsibleList", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "responsibleList")]
     pub responsible_list: ::serde_json::Map<String, ::serde_json::Value>,
-    #[serde(
-        rename = "taskControl",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<i64>,
-    #[serde(
-        rename = "taskCreators",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "taskCreators", skip_serializing_if = "Option::is_none")]
     pub task_creators: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "templateId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for CreateRequestFlowData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = CreateRequestFlowData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateRequestFlowData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateRequestFlowData, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<CreateRequestFlowDataDistributionType> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                let mut __f4: Option<String> = None;
+                let mut __f5: Option<Option<i64>> = None;
+                let mut __f6: Option<Option<i64>> = None;
+                let mut __f7: Option<Option<i64>> = None;
+                let mut __f8: Option<Option<i64>> = None;
+                let mut __f9: Option<Option<i64>> = None;
+                let mut __f10: Option<i64> = None;
+                let mut __f11: Option<Option<i64>> = None;
+                let mut __f12: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f13: Option<Option<i64>> = None;
+                let mut __f14: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f15: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "description" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "distributionType" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("distributionType"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            CreateRequestFlowDataDistributionType,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "groupId" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("groupId"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "matchWorkTime" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("matchWorkTime"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "notifyAtHalfTime" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("notifyAtHalfTime"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notifyOnQueueOverflow" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("notifyOnQueueOverflow"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notifyOnTasksInProgressOverflow" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "notifyOnTasksInProgressOverflow",
+                                    ),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notifyWhenEfficiencyDecreases" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "notifyWhenEfficiencyDecreases",
+                                    ),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ownerId" => {
+                            if __f9.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ownerId"));
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "plannedCompletionTime" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("plannedCompletionTime"),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "responsibleCanChangeDeadline" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "responsibleCanChangeDeadline",
+                                    ),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "responsibleList" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("responsibleList"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            ::serde_json::Map<String, ::serde_json::Value>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "taskControl" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("taskControl"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "taskCreators" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("taskCreators"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "templateId" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("templateId"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateRequestFlowData {
+                    description: __f0.unwrap_or_default(),
+                    distribution_type: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "distributionType",
+                        ))?,
+                    group_id: __f2.unwrap_or_default(),
+                    match_work_time: __f3.unwrap_or_default(),
+                    name: __f4.ok_or_else(|| ::serde::de::Error::missing_field("name"))?,
+                    notify_at_half_time: __f5.unwrap_or_default(),
+                    notify_on_queue_overflow: __f6.unwrap_or_default(),
+                    notify_on_tasks_in_progress_overflow: __f7.unwrap_or_default(),
+                    notify_when_efficiency_decreases: __f8.unwrap_or_default(),
+                    owner_id: __f9.unwrap_or_default(),
+                    planned_completion_time: __f10
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "plannedCompletionTime",
+                        ))?,
+                    responsible_can_change_deadline: __f11.unwrap_or_default(),
+                    responsible_list: __f12
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "responsibleList",
+                        ))?,
+                    task_control: __f13.unwrap_or_default(),
+                    task_creators: __f14.unwrap_or_default(),
+                    template_id: __f15.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for CreateRequestFlowData {
@@ -238,167 +567,448 @@ impl crate::runtime::loose::Loose for CreateRequestFlowDataDistributionType {
 }
 
 /// The `result` of `tasks.flow.Flow.create`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct CreateResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity: Option<String>,
-    #[serde(
-        rename = "creatorId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "creatorId", skip_serializing_if = "Option::is_none")]
     pub creator_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub demo: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        rename = "distributionType",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "distributionType", skip_serializing_if = "Option::is_none")]
     pub distribution_type: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub efficiency: Option<i64>,
-    #[serde(
-        rename = "groupId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        rename = "matchWorkTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "notifyAtHalfTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "notifyAtHalfTime", skip_serializing_if = "Option::is_none")]
     pub notify_at_half_time: Option<bool>,
-    #[serde(
-        rename = "notifyOnQueueOverflow",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "notifyOnQueueOverflow", skip_serializing_if = "Option::is_none")]
     pub notify_on_queue_overflow: Option<i64>,
     #[serde(
         rename = "notifyOnTasksInProgressOverflow",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub notify_on_tasks_in_progress_overflow: Option<i64>,
     #[serde(
         rename = "notifyWhenEfficiencyDecreases",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub notify_when_efficiency_decreases: ::serde_json::Value,
-    #[serde(
-        rename = "ownerId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
-    #[serde(
-        rename = "plannedCompletionTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "plannedCompletionTime", skip_serializing_if = "Option::is_none")]
     pub planned_completion_time: Option<i64>,
     #[serde(
         rename = "responsibleCanChangeDeadline",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub responsible_can_change_deadline: Option<bool>,
-    #[serde(
-        rename = "responsibleList",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "responsibleList", skip_serializing_if = "Option::is_none")]
     pub responsible_list: Option<Vec<Vec<::serde_json::Value>>>,
-    #[serde(
-        rename = "taskControl",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<bool>,
-    #[serde(
-        rename = "taskCreators",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "taskCreators", skip_serializing_if = "Option::is_none")]
     pub task_creators: Option<Vec<Vec<::serde_json::Value>>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub team: Option<Vec<Vec<::serde_json::Value>>>,
-    #[serde(
-        rename = "templateId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
-    #[serde(
-        rename = "trialFeatureEnabled",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "trialFeatureEnabled", skip_serializing_if = "Option::is_none")]
     pub trial_feature_enabled: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for CreateResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = CreateResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateResponse, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<Option<bool>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<i64>> = None;
+                let mut __f7: Option<Option<i64>> = None;
+                let mut __f8: Option<Option<i64>> = None;
+                let mut __f9: Option<Option<bool>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<bool>> = None;
+                let mut __f12: Option<Option<i64>> = None;
+                let mut __f13: Option<Option<i64>> = None;
+                let mut __f14: Option<::serde_json::Value> = None;
+                let mut __f15: Option<Option<i64>> = None;
+                let mut __f16: Option<Option<i64>> = None;
+                let mut __f17: Option<Option<bool>> = None;
+                let mut __f18: Option<Option<Vec<Vec<::serde_json::Value>>>> = None;
+                let mut __f19: Option<Option<bool>> = None;
+                let mut __f20: Option<Option<Vec<Vec<::serde_json::Value>>>> = None;
+                let mut __f21: Option<Option<Vec<Vec<::serde_json::Value>>>> = None;
+                let mut __f22: Option<Option<i64>> = None;
+                let mut __f23: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "active" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("active"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "activity" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("activity"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "creatorId" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("creatorId"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "demo" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("demo"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "description" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "distributionType" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("distributionType"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "efficiency" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("efficiency"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "groupId" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("groupId"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "matchWorkTime" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("matchWorkTime"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notifyAtHalfTime" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("notifyAtHalfTime"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notifyOnQueueOverflow" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("notifyOnQueueOverflow"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notifyOnTasksInProgressOverflow" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "notifyOnTasksInProgressOverflow",
+                                    ),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notifyWhenEfficiencyDecreases" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "notifyWhenEfficiencyDecreases",
+                                    ),
+                                );
+                            }
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ownerId" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ownerId"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "plannedCompletionTime" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("plannedCompletionTime"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "responsibleCanChangeDeadline" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "responsibleCanChangeDeadline",
+                                    ),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "responsibleList" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("responsibleList"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<Vec<::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "taskControl" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("taskControl"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "taskCreators" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("taskCreators"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<Vec<::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "team" => {
+                            if __f21.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("team"));
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<Vec<::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "templateId" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("templateId"),
+                                );
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "trialFeatureEnabled" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("trialFeatureEnabled"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateResponse {
+                    active: __f0.unwrap_or_default(),
+                    activity: __f1.unwrap_or_default(),
+                    creator_id: __f2.unwrap_or_default(),
+                    demo: __f3.unwrap_or_default(),
+                    description: __f4.unwrap_or_default(),
+                    distribution_type: __f5.unwrap_or_default(),
+                    efficiency: __f6.unwrap_or_default(),
+                    group_id: __f7.unwrap_or_default(),
+                    id: __f8.unwrap_or_default(),
+                    match_work_time: __f9.unwrap_or_default(),
+                    name: __f10.unwrap_or_default(),
+                    notify_at_half_time: __f11.unwrap_or_default(),
+                    notify_on_queue_overflow: __f12.unwrap_or_default(),
+                    notify_on_tasks_in_progress_overflow: __f13.unwrap_or_default(),
+                    notify_when_efficiency_decreases: __f14.unwrap_or_default(),
+                    owner_id: __f15.unwrap_or_default(),
+                    planned_completion_time: __f16.unwrap_or_default(),
+                    responsible_can_change_deadline: __f17.unwrap_or_default(),
+                    responsible_list: __f18.unwrap_or_default(),
+                    task_control: __f19.unwrap_or_default(),
+                    task_creators: __f20.unwrap_or_default(),
+                    team: __f21.unwrap_or_default(),
+                    template_id: __f22.unwrap_or_default(),
+                    trial_feature_enabled: __f23.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for CreateResponse {
@@ -425,12 +1035,76 @@ pub async fn delete(
 }
 
 /// Parameters of `tasks.flow.Flow.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(rename = "flowData", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "flowData")]
     pub flow_data: ::serde_json::Map<String, ::serde_json::Value>,
-    #[serde(rename = "flowData.id", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "flowData.id")]
     pub flow_data_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f1: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "flowData" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("flowData"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            ::serde_json::Map<String, ::serde_json::Value>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "flowData.id" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("flowData.id"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    flow_data: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("flowData"))?,
+                    flow_data_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("flowData.id"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -442,14 +1116,55 @@ impl crate::runtime::loose::Loose for DeleteRequest {
 }
 
 /// The `result` of `tasks.flow.Flow.delete`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct DeleteResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteResponse, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "deleted" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("deleted"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteResponse {
+                    deleted: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteResponse {
@@ -476,10 +1191,56 @@ pub async fn get(
 }
 
 /// Parameters of `tasks.flow.Flow.get`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(rename = "flowId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "flowId")]
     pub flow_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "flowId" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("flowId"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    flow_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("flowId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -491,167 +1252,448 @@ impl crate::runtime::loose::Loose for GetRequest {
 }
 
 /// The `result` of `tasks.flow.Flow.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity: Option<String>,
-    #[serde(
-        rename = "creatorId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "creatorId", skip_serializing_if = "Option::is_none")]
     pub creator_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub demo: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        rename = "distributionType",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "distributionType", skip_serializing_if = "Option::is_none")]
     pub distribution_type: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub efficiency: Option<i64>,
-    #[serde(
-        rename = "groupId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        rename = "matchWorkTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "notifyAtHalfTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "notifyAtHalfTime", skip_serializing_if = "Option::is_none")]
     pub notify_at_half_time: Option<bool>,
-    #[serde(
-        rename = "notifyOnQueueOverflow",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "notifyOnQueueOverflow", skip_serializing_if = "Option::is_none")]
     pub notify_on_queue_overflow: Option<i64>,
     #[serde(
         rename = "notifyOnTasksInProgressOverflow",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub notify_on_tasks_in_progress_overflow: Option<i64>,
     #[serde(
         rename = "notifyWhenEfficiencyDecreases",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub notify_when_efficiency_decreases: ::serde_json::Value,
-    #[serde(
-        rename = "ownerId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
-    #[serde(
-        rename = "plannedCompletionTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "plannedCompletionTime", skip_serializing_if = "Option::is_none")]
     pub planned_completion_time: Option<i64>,
     #[serde(
         rename = "responsibleCanChangeDeadline",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub responsible_can_change_deadline: Option<bool>,
-    #[serde(
-        rename = "responsibleList",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "responsibleList", skip_serializing_if = "Option::is_none")]
     pub responsible_list: Option<Vec<Vec<::serde_json::Value>>>,
-    #[serde(
-        rename = "taskControl",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<bool>,
-    #[serde(
-        rename = "taskCreators",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "taskCreators", skip_serializing_if = "Option::is_none")]
     pub task_creators: Option<Vec<Vec<::serde_json::Value>>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub team: Option<Vec<Vec<::serde_json::Value>>>,
-    #[serde(
-        rename = "templateId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
-    #[serde(
-        rename = "trialFeatureEnabled",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "trialFeatureEnabled", skip_serializing_if = "Option::is_none")]
     pub trial_feature_enabled: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponse, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<Option<bool>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<i64>> = None;
+                let mut __f7: Option<Option<i64>> = None;
+                let mut __f8: Option<Option<i64>> = None;
+                let mut __f9: Option<Option<bool>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<bool>> = None;
+                let mut __f12: Option<Option<i64>> = None;
+                let mut __f13: Option<Option<i64>> = None;
+                let mut __f14: Option<::serde_json::Value> = None;
+                let mut __f15: Option<Option<i64>> = None;
+                let mut __f16: Option<Option<i64>> = None;
+                let mut __f17: Option<Option<bool>> = None;
+                let mut __f18: Option<Option<Vec<Vec<::serde_json::Value>>>> = None;
+                let mut __f19: Option<Option<bool>> = None;
+                let mut __f20: Option<Option<Vec<Vec<::serde_json::Value>>>> = None;
+                let mut __f21: Option<Option<Vec<Vec<::serde_json::Value>>>> = None;
+                let mut __f22: Option<Option<i64>> = None;
+                let mut __f23: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "active" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("active"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "activity" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("activity"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "creatorId" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("creatorId"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "demo" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("demo"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "description" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "distributionType" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("distributionType"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "efficiency" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("efficiency"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "groupId" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("groupId"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "matchWorkTime" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("matchWorkTime"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notifyAtHalfTime" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("notifyAtHalfTime"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notifyOnQueueOverflow" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("notifyOnQueueOverflow"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notifyOnTasksInProgressOverflow" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "notifyOnTasksInProgressOverflow",
+                                    ),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notifyWhenEfficiencyDecreases" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "notifyWhenEfficiencyDecreases",
+                                    ),
+                                );
+                            }
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ownerId" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ownerId"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "plannedCompletionTime" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("plannedCompletionTime"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "responsibleCanChangeDeadline" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "responsibleCanChangeDeadline",
+                                    ),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "responsibleList" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("responsibleList"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<Vec<::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "taskControl" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("taskControl"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "taskCreators" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("taskCreators"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<Vec<::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "team" => {
+                            if __f21.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("team"));
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<Vec<::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "templateId" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("templateId"),
+                                );
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "trialFeatureEnabled" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("trialFeatureEnabled"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponse {
+                    active: __f0.unwrap_or_default(),
+                    activity: __f1.unwrap_or_default(),
+                    creator_id: __f2.unwrap_or_default(),
+                    demo: __f3.unwrap_or_default(),
+                    description: __f4.unwrap_or_default(),
+                    distribution_type: __f5.unwrap_or_default(),
+                    efficiency: __f6.unwrap_or_default(),
+                    group_id: __f7.unwrap_or_default(),
+                    id: __f8.unwrap_or_default(),
+                    match_work_time: __f9.unwrap_or_default(),
+                    name: __f10.unwrap_or_default(),
+                    notify_at_half_time: __f11.unwrap_or_default(),
+                    notify_on_queue_overflow: __f12.unwrap_or_default(),
+                    notify_on_tasks_in_progress_overflow: __f13.unwrap_or_default(),
+                    notify_when_efficiency_decreases: __f14.unwrap_or_default(),
+                    owner_id: __f15.unwrap_or_default(),
+                    planned_completion_time: __f16.unwrap_or_default(),
+                    responsible_can_change_deadline: __f17.unwrap_or_default(),
+                    responsible_list: __f18.unwrap_or_default(),
+                    task_control: __f19.unwrap_or_default(),
+                    task_creators: __f20.unwrap_or_default(),
+                    team: __f21.unwrap_or_default(),
+                    template_id: __f22.unwrap_or_default(),
+                    trial_feature_enabled: __f23.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponse {
@@ -678,18 +1720,87 @@ pub async fn is_exists(
 }
 
 /// Parameters of `tasks.flow.Flow.isExists`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct IsExistsRequest {
-    #[serde(rename = "flowData", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "flowData")]
     pub flow_data: ::serde_json::Map<String, ::serde_json::Value>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub name: String,
+}
+
+impl<'de> ::serde::Deserialize<'de> for IsExistsRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = IsExistsRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct IsExistsRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<IsExistsRequest, A::Error> {
+                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "flowData" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("flowData"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            ::serde_json::Map<String, ::serde_json::Value>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(IsExistsRequest {
+                    flow_data: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("flowData"))?,
+                    id: __f1.unwrap_or_default(),
+                    name: __f2.ok_or_else(|| ::serde::de::Error::missing_field("name"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for IsExistsRequest {
@@ -701,14 +1812,55 @@ impl crate::runtime::loose::Loose for IsExistsRequest {
 }
 
 /// The `result` of `tasks.flow.Flow.isExists`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct IsExistsResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exists: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for IsExistsResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = IsExistsResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct IsExistsResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<IsExistsResponse, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "exists" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("exists"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(IsExistsResponse {
+                    exists: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for IsExistsResponse {
@@ -735,10 +1887,56 @@ pub async fn pin(
 }
 
 /// Parameters of `tasks.flow.Flow.pin`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct PinRequest {
-    #[serde(rename = "flowId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "flowId")]
     pub flow_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for PinRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = PinRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct PinRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PinRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "flowId" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("flowId"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(PinRequest {
+                    flow_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("flowId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for PinRequest {
@@ -768,10 +1966,58 @@ pub async fn update(
 }
 
 /// Parameters of `tasks.flow.Flow.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(rename = "flowData", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "flowData")]
     pub flow_data: UpdateRequestFlowData,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<UpdateRequestFlowData> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "flowData" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("flowData"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            UpdateRequestFlowData,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    flow_data: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("flowData"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {
@@ -782,108 +2028,352 @@ impl crate::runtime::loose::Loose for UpdateRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestFlowData {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "distributionType", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "distributionType")]
     pub distribution_type: UpdateRequestFlowDataDistributionType,
-    #[serde(
-        rename = "groupId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub id: i64,
-    #[serde(
-        rename = "matchWorkTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "notifyAtHalfTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "notifyAtHalfTime", skip_serializing_if = "Option::is_none")]
     pub notify_at_half_time: Option<i64>,
-    #[serde(
-        rename = "notifyOnQueueOverflow",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "notifyOnQueueOverflow", skip_serializing_if = "Option::is_none")]
     pub notify_on_queue_overflow: Option<i64>,
     #[serde(
         rename = "notifyOnTasksInProgressOverflow",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub notify_on_tasks_in_progress_overflow: Option<i64>,
     #[serde(
         rename = "notifyWhenEfficiencyDecreases",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub notify_when_efficiency_decreases: Option<i64>,
-    #[serde(
-        rename = "ownerId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
-    #[serde(
-        rename = "plannedCompletionTime",
-        deserialize_with = "crate::runtime::loose::de"
-    )]
+    #[serde(rename = "plannedCompletionTime")]
     pub planned_completion_time: i64,
     #[serde(
         rename = "responsibleCanChangeDeadline",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub responsible_can_change_deadline: Option<i64>,
-    #[serde(rename = "responsibleList", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "responsibleList")]
     pub responsible_list: Vec<::serde_json::Value>,
-    #[serde(
-        rename = "taskControl",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<i64>,
-    #[serde(
-        rename = "taskCreators",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "taskCreators", skip_serializing_if = "Option::is_none")]
     pub task_creators: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        rename = "templateId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestFlowData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestFlowData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestFlowData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestFlowData, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<UpdateRequestFlowDataDistributionType> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<i64> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<i64>> = None;
+                let mut __f7: Option<Option<i64>> = None;
+                let mut __f8: Option<Option<i64>> = None;
+                let mut __f9: Option<Option<i64>> = None;
+                let mut __f10: Option<Option<i64>> = None;
+                let mut __f11: Option<i64> = None;
+                let mut __f12: Option<Option<i64>> = None;
+                let mut __f13: Option<Vec<::serde_json::Value>> = None;
+                let mut __f14: Option<Option<i64>> = None;
+                let mut __f15: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f16: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "description" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "distributionType" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("distributionType"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            UpdateRequestFlowDataDistributionType,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "groupId" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("groupId"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "matchWorkTime" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("matchWorkTime"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notifyAtHalfTime" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("notifyAtHalfTime"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notifyOnQueueOverflow" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("notifyOnQueueOverflow"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notifyOnTasksInProgressOverflow" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "notifyOnTasksInProgressOverflow",
+                                    ),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notifyWhenEfficiencyDecreases" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "notifyWhenEfficiencyDecreases",
+                                    ),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "ownerId" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ownerId"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "plannedCompletionTime" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("plannedCompletionTime"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "responsibleCanChangeDeadline" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "responsibleCanChangeDeadline",
+                                    ),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "responsibleList" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("responsibleList"),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Vec<::serde_json::Value>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "taskControl" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("taskControl"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "taskCreators" => {
+                            if __f15.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("taskCreators"),
+                                );
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "templateId" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("templateId"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestFlowData {
+                    description: __f0.unwrap_or_default(),
+                    distribution_type: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "distributionType",
+                        ))?,
+                    group_id: __f2.unwrap_or_default(),
+                    id: __f3.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    match_work_time: __f4.unwrap_or_default(),
+                    name: __f5.unwrap_or_default(),
+                    notify_at_half_time: __f6.unwrap_or_default(),
+                    notify_on_queue_overflow: __f7.unwrap_or_default(),
+                    notify_on_tasks_in_progress_overflow: __f8.unwrap_or_default(),
+                    notify_when_efficiency_decreases: __f9.unwrap_or_default(),
+                    owner_id: __f10.unwrap_or_default(),
+                    planned_completion_time: __f11
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "plannedCompletionTime",
+                        ))?,
+                    responsible_can_change_deadline: __f12.unwrap_or_default(),
+                    responsible_list: __f13
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "responsibleList",
+                        ))?,
+                    task_control: __f14.unwrap_or_default(),
+                    task_creators: __f15.unwrap_or_default(),
+                    template_id: __f16.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestFlowData {
@@ -958,167 +2448,448 @@ impl crate::runtime::loose::Loose for UpdateRequestFlowDataDistributionType {
 }
 
 /// The `result` of `tasks.flow.Flow.update`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity: Option<String>,
-    #[serde(
-        rename = "creatorId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "creatorId", skip_serializing_if = "Option::is_none")]
     pub creator_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub demo: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        rename = "distributionType",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "distributionType", skip_serializing_if = "Option::is_none")]
     pub distribution_type: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub efficiency: Option<i64>,
-    #[serde(
-        rename = "groupId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        rename = "matchWorkTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "notifyAtHalfTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "notifyAtHalfTime", skip_serializing_if = "Option::is_none")]
     pub notify_at_half_time: Option<bool>,
-    #[serde(
-        rename = "notifyOnQueueOverflow",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "notifyOnQueueOverflow", skip_serializing_if = "Option::is_none")]
     pub notify_on_queue_overflow: Option<i64>,
     #[serde(
         rename = "notifyOnTasksInProgressOverflow",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub notify_on_tasks_in_progress_overflow: Option<i64>,
     #[serde(
         rename = "notifyWhenEfficiencyDecreases",
-        default,
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub notify_when_efficiency_decreases: ::serde_json::Value,
-    #[serde(
-        rename = "ownerId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
-    #[serde(
-        rename = "plannedCompletionTime",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "plannedCompletionTime", skip_serializing_if = "Option::is_none")]
     pub planned_completion_time: Option<i64>,
     #[serde(
         rename = "responsibleCanChangeDeadline",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub responsible_can_change_deadline: Option<bool>,
-    #[serde(
-        rename = "responsibleList",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "responsibleList", skip_serializing_if = "Option::is_none")]
     pub responsible_list: Option<Vec<Vec<::serde_json::Value>>>,
-    #[serde(
-        rename = "taskControl",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<bool>,
-    #[serde(
-        rename = "taskCreators",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "taskCreators", skip_serializing_if = "Option::is_none")]
     pub task_creators: Option<Vec<Vec<::serde_json::Value>>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub team: Option<Vec<Vec<::serde_json::Value>>>,
-    #[serde(
-        rename = "templateId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
-    #[serde(
-        rename = "trialFeatureEnabled",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "trialFeatureEnabled", skip_serializing_if = "Option::is_none")]
     pub trial_feature_enabled: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateResponse, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<Option<bool>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<i64>> = None;
+                let mut __f7: Option<Option<i64>> = None;
+                let mut __f8: Option<Option<i64>> = None;
+                let mut __f9: Option<Option<bool>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<bool>> = None;
+                let mut __f12: Option<Option<i64>> = None;
+                let mut __f13: Option<Option<i64>> = None;
+                let mut __f14: Option<::serde_json::Value> = None;
+                let mut __f15: Option<Option<i64>> = None;
+                let mut __f16: Option<Option<i64>> = None;
+                let mut __f17: Option<Option<bool>> = None;
+                let mut __f18: Option<Option<Vec<Vec<::serde_json::Value>>>> = None;
+                let mut __f19: Option<Option<bool>> = None;
+                let mut __f20: Option<Option<Vec<Vec<::serde_json::Value>>>> = None;
+                let mut __f21: Option<Option<Vec<Vec<::serde_json::Value>>>> = None;
+                let mut __f22: Option<Option<i64>> = None;
+                let mut __f23: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "active" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("active"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "activity" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("activity"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "creatorId" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("creatorId"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "demo" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("demo"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "description" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("description"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "distributionType" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("distributionType"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "efficiency" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("efficiency"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "groupId" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("groupId"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "matchWorkTime" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("matchWorkTime"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f10.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notifyAtHalfTime" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("notifyAtHalfTime"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notifyOnQueueOverflow" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("notifyOnQueueOverflow"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notifyOnTasksInProgressOverflow" => {
+                            if __f13.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "notifyOnTasksInProgressOverflow",
+                                    ),
+                                );
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "notifyWhenEfficiencyDecreases" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "notifyWhenEfficiencyDecreases",
+                                    ),
+                                );
+                            }
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "ownerId" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ownerId"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "plannedCompletionTime" => {
+                            if __f16.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("plannedCompletionTime"),
+                                );
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "responsibleCanChangeDeadline" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "responsibleCanChangeDeadline",
+                                    ),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "responsibleList" => {
+                            if __f18.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("responsibleList"),
+                                );
+                            }
+                            __f18 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<Vec<::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "taskControl" => {
+                            if __f19.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("taskControl"),
+                                );
+                            }
+                            __f19 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        "taskCreators" => {
+                            if __f20.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("taskCreators"),
+                                );
+                            }
+                            __f20 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<Vec<::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "team" => {
+                            if __f21.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("team"));
+                            }
+                            __f21 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<Vec<Vec<::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "templateId" => {
+                            if __f22.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("templateId"),
+                                );
+                            }
+                            __f22 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "trialFeatureEnabled" => {
+                            if __f23.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("trialFeatureEnabled"),
+                                );
+                            }
+                            __f23 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<bool>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateResponse {
+                    active: __f0.unwrap_or_default(),
+                    activity: __f1.unwrap_or_default(),
+                    creator_id: __f2.unwrap_or_default(),
+                    demo: __f3.unwrap_or_default(),
+                    description: __f4.unwrap_or_default(),
+                    distribution_type: __f5.unwrap_or_default(),
+                    efficiency: __f6.unwrap_or_default(),
+                    group_id: __f7.unwrap_or_default(),
+                    id: __f8.unwrap_or_default(),
+                    match_work_time: __f9.unwrap_or_default(),
+                    name: __f10.unwrap_or_default(),
+                    notify_at_half_time: __f11.unwrap_or_default(),
+                    notify_on_queue_overflow: __f12.unwrap_or_default(),
+                    notify_on_tasks_in_progress_overflow: __f13.unwrap_or_default(),
+                    notify_when_efficiency_decreases: __f14.unwrap_or_default(),
+                    owner_id: __f15.unwrap_or_default(),
+                    planned_completion_time: __f16.unwrap_or_default(),
+                    responsible_can_change_deadline: __f17.unwrap_or_default(),
+                    responsible_list: __f18.unwrap_or_default(),
+                    task_control: __f19.unwrap_or_default(),
+                    task_creators: __f20.unwrap_or_default(),
+                    team: __f21.unwrap_or_default(),
+                    template_id: __f22.unwrap_or_default(),
+                    trial_feature_enabled: __f23.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateResponse {

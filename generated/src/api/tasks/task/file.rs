@@ -18,12 +18,72 @@ pub async fn attach(
 }
 
 /// Parameters of `tasks.task.file.attach`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AttachRequest {
-    #[serde(rename = "fileIds", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "fileIds")]
     pub file_ids: Vec<i64>,
-    #[serde(rename = "taskId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "taskId")]
     pub task_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AttachRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AttachRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AttachRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AttachRequest, A::Error> {
+                let mut __f0: Option<Vec<i64>> = None;
+                let mut __f1: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "fileIds" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fileIds"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Vec<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "taskId" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("taskId"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AttachRequest {
+                    file_ids: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fileIds"))?,
+                    task_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AttachRequest {

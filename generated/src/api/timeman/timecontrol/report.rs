@@ -15,33 +15,122 @@ pub async fn add(
 }
 
 /// Parameters of `timeman.timecontrol.report.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(
-        rename = "CALENDAR",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CALENDAR", skip_serializing_if = "Option::is_none")]
     pub calendar: Option<AddRequestCalendar>,
-    #[serde(rename = "REPORT_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "REPORT_ID")]
     pub report_id: i64,
-    #[serde(rename = "TEXT", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "TEXT")]
     pub text: String,
-    #[serde(
-        rename = "TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddRequestType>,
-    #[serde(
-        rename = "USER_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<Option<AddRequestCalendar>> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<String> = None;
+                let mut __f3: Option<Option<AddRequestType>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CALENDAR" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CALENDAR"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<AddRequestCalendar>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "REPORT_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("REPORT_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "TEXT" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TEXT"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "TYPE" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TYPE"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<AddRequestType>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_ID" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    calendar: __f0.unwrap_or_default(),
+                    report_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("REPORT_ID"))?,
+                    text: __f2.ok_or_else(|| ::serde::de::Error::missing_field("TEXT"))?,
+                    type_: __f3.unwrap_or_default(),
+                    user_id: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {

@@ -15,22 +15,95 @@ pub async fn send(
 }
 
 /// Parameters of `vote.Integration.Im.send`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendRequest {
-    #[serde(
-        rename = "IM_MESSAGE_VOTE_DATA",
-        deserialize_with = "crate::runtime::loose::de"
-    )]
+    #[serde(rename = "IM_MESSAGE_VOTE_DATA")]
     pub im_message_vote_data: SendRequestImMessageVoteData,
-    #[serde(rename = "chatId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "chatId")]
     pub chat_id: i64,
-    #[serde(
-        rename = "templateId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SendRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SendRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SendRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendRequest, A::Error> {
+                let mut __f0: Option<SendRequestImMessageVoteData> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "IM_MESSAGE_VOTE_DATA" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IM_MESSAGE_VOTE_DATA"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            SendRequestImMessageVoteData,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "chatId" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("chatId"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "templateId" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("templateId"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendRequest {
+                    im_message_vote_data: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IM_MESSAGE_VOTE_DATA",
+                        ))?,
+                    chat_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("chatId"))?,
+                    template_id: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SendRequest {
@@ -41,24 +114,96 @@ impl crate::runtime::loose::Loose for SendRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendRequestImMessageVoteData {
-    #[serde(
-        rename = "ANONYMITY",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ANONYMITY", skip_serializing_if = "Option::is_none")]
     pub anonymity: Option<SendRequestImMessageVoteDataAnonymity>,
-    #[serde(
-        rename = "OPTIONS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
     pub options: Option<SendRequestImMessageVoteDataOptions>,
-    #[serde(rename = "QUESTIONS", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "QUESTIONS")]
     pub questions: Vec<SendRequestImMessageVoteDataQuestionsItem>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SendRequestImMessageVoteData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SendRequestImMessageVoteData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendRequestImMessageVoteData, A::Error> {
+                let mut __f0: Option<Option<SendRequestImMessageVoteDataAnonymity>> = None;
+                let mut __f1: Option<Option<SendRequestImMessageVoteDataOptions>> = None;
+                let mut __f2: Option<Vec<SendRequestImMessageVoteDataQuestionsItem>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ANONYMITY" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ANONYMITY"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<SendRequestImMessageVoteDataAnonymity>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "OPTIONS" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OPTIONS"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<SendRequestImMessageVoteDataOptions>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "QUESTIONS" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("QUESTIONS"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Vec<SendRequestImMessageVoteDataQuestionsItem>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendRequestImMessageVoteData {
+                    anonymity: __f0.unwrap_or_default(),
+                    options: __f1.unwrap_or_default(),
+                    questions: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("QUESTIONS"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SendRequestImMessageVoteData {
@@ -175,29 +320,97 @@ impl crate::runtime::loose::Loose for SendRequestImMessageVoteDataOptions {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SendRequestImMessageVoteDataQuestionsItem {
-    #[serde(
-        rename = "ANSWERS",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ANSWERS", skip_serializing_if = "Option::is_none")]
     pub answers: Option<Vec<SendRequestImMessageVoteDataQuestionsItemAnswersItem>>,
-    #[serde(
-        rename = "FIELD_TYPE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FIELD_TYPE", skip_serializing_if = "Option::is_none")]
     pub field_type: Option<SendRequestImMessageVoteDataQuestionsItemFieldType>,
-    #[serde(
-        rename = "QUESTION",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "QUESTION", skip_serializing_if = "Option::is_none")]
     pub question: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteDataQuestionsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SendRequestImMessageVoteDataQuestionsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SendRequestImMessageVoteDataQuestionsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendRequestImMessageVoteDataQuestionsItem, A::Error> {
+                let mut __f0: Option<
+                    Option<Vec<SendRequestImMessageVoteDataQuestionsItemAnswersItem>>,
+                > = None;
+                let mut __f1: Option<
+                    Option<SendRequestImMessageVoteDataQuestionsItemFieldType>,
+                > = None;
+                let mut __f2: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ANSWERS" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ANSWERS"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<
+                                                Vec<SendRequestImMessageVoteDataQuestionsItemAnswersItem>,
+                                            >,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "FIELD_TYPE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("FIELD_TYPE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<
+                                            Option<SendRequestImMessageVoteDataQuestionsItemFieldType>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "QUESTION" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("QUESTION"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendRequestImMessageVoteDataQuestionsItem {
+                    answers: __f0.unwrap_or_default(),
+                    field_type: __f1.unwrap_or_default(),
+                    question: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SendRequestImMessageVoteDataQuestionsItem {
@@ -208,15 +421,58 @@ impl crate::runtime::loose::Loose for SendRequestImMessageVoteDataQuestionsItem 
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SendRequestImMessageVoteDataQuestionsItemAnswersItem {
-    #[serde(
-        rename = "MESSAGE",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de>
+for SendRequestImMessageVoteDataQuestionsItemAnswersItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SendRequestImMessageVoteDataQuestionsItemAnswersItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct SendRequestImMessageVoteDataQuestionsItemAnswersItem",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendRequestImMessageVoteDataQuestionsItemAnswersItem, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "MESSAGE" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendRequestImMessageVoteDataQuestionsItemAnswersItem {
+                    message: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose
@@ -284,22 +540,72 @@ for SendRequestImMessageVoteDataQuestionsItemFieldType {
 }
 
 /// The `result` of `vote.Integration.Im.send`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SendResponse {
-    #[serde(
-        rename = "messageId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "messageId", skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
-    #[serde(
-        rename = "voteId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "voteId", skip_serializing_if = "Option::is_none")]
     pub vote_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SendResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SendResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SendResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendResponse, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "messageId" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("messageId"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "voteId" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("voteId"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendResponse {
+                    message_id: __f0.unwrap_or_default(),
+                    vote_id: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SendResponse {

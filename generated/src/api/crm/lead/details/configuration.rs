@@ -19,14 +19,57 @@ pub async fn force_common_scope_for_all(
 }
 
 /// Parameters of `crm.lead.details.configuration.forceCommonScopeForAll`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ForceCommonScopeForAllRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub extras: Option<ForceCommonScopeForAllRequestExtras>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ForceCommonScopeForAllRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ForceCommonScopeForAllRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ForceCommonScopeForAllRequest, A::Error> {
+                let mut __f0: Option<Option<ForceCommonScopeForAllRequestExtras>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "extras" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("extras"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<ForceCommonScopeForAllRequestExtras>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ForceCommonScopeForAllRequest {
+                    extras: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ForceCommonScopeForAllRequest {
@@ -37,15 +80,61 @@ impl crate::runtime::loose::Loose for ForceCommonScopeForAllRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ForceCommonScopeForAllRequestExtras {
-    #[serde(
-        rename = "leadCustomerType",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "leadCustomerType", skip_serializing_if = "Option::is_none")]
     pub lead_customer_type: Option<ForceCommonScopeForAllRequestExtrasLeadCustomerType>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequestExtras {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ForceCommonScopeForAllRequestExtras;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ForceCommonScopeForAllRequestExtras")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ForceCommonScopeForAllRequestExtras, A::Error> {
+                let mut __f0: Option<
+                    Option<ForceCommonScopeForAllRequestExtrasLeadCustomerType>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "leadCustomerType" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("leadCustomerType"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<ForceCommonScopeForAllRequestExtrasLeadCustomerType>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ForceCommonScopeForAllRequestExtras {
+                    lead_customer_type: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ForceCommonScopeForAllRequestExtras {
@@ -131,26 +220,84 @@ pub async fn get(
 }
 
 /// Parameters of `crm.lead.details.configuration.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub extras: Option<GetRequestExtras>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<GetRequestScope>,
-    #[serde(
-        rename = "userId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<Option<GetRequestExtras>> = None;
+                let mut __f1: Option<Option<GetRequestScope>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "extras" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("extras"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<GetRequestExtras>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "scope" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("scope"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<GetRequestScope>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "userId" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("userId"));
+                            }
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    extras: __f0.unwrap_or_default(),
+                    scope: __f1.unwrap_or_default(),
+                    user_id: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -161,15 +308,59 @@ impl crate::runtime::loose::Loose for GetRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequestExtras {
-    #[serde(
-        rename = "lead.customer.type",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "lead.customer.type", skip_serializing_if = "Option::is_none")]
     pub lead_customer_type: Option<GetRequestExtrasLeadCustomerType>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequestExtras {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequestExtras;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequestExtras")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequestExtras, A::Error> {
+                let mut __f0: Option<Option<GetRequestExtrasLeadCustomerType>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "lead.customer.type" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("lead.customer.type"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<GetRequestExtrasLeadCustomerType>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequestExtras {
+                    lead_customer_type: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequestExtras {
@@ -312,26 +503,84 @@ pub async fn reset(
 }
 
 /// Parameters of `crm.lead.details.configuration.reset`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ResetRequest {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub extras: Option<ResetRequestExtras>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<ResetRequestScope>,
-    #[serde(
-        rename = "userId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ResetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ResetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ResetRequest, A::Error> {
+                let mut __f0: Option<Option<ResetRequestExtras>> = None;
+                let mut __f1: Option<Option<ResetRequestScope>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "extras" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("extras"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<ResetRequestExtras>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "scope" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("scope"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<ResetRequestScope>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "userId" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("userId"));
+                            }
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ResetRequest {
+                    extras: __f0.unwrap_or_default(),
+                    scope: __f1.unwrap_or_default(),
+                    user_id: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ResetRequest {
@@ -342,15 +591,59 @@ impl crate::runtime::loose::Loose for ResetRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ResetRequestExtras {
-    #[serde(
-        rename = "lead.customer.type",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "lead.customer.type", skip_serializing_if = "Option::is_none")]
     pub lead_customer_type: Option<ResetRequestExtrasLeadCustomerType>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ResetRequestExtras {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ResetRequestExtras;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResetRequestExtras")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ResetRequestExtras, A::Error> {
+                let mut __f0: Option<Option<ResetRequestExtrasLeadCustomerType>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "lead.customer.type" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("lead.customer.type"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<ResetRequestExtrasLeadCustomerType>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ResetRequestExtras {
+                    lead_customer_type: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ResetRequestExtras {
@@ -493,28 +786,100 @@ pub async fn set(
 }
 
 /// Parameters of `crm.lead.details.configuration.set`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetRequest {
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub data: Vec<::serde_json::Value>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub extras: Option<SetRequestExtras>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<SetRequestScope>,
-    #[serde(
-        rename = "userId",
-        default,
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
+    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SetRequest, A::Error> {
+                let mut __f0: Option<Vec<::serde_json::Value>> = None;
+                let mut __f1: Option<Option<SetRequestExtras>> = None;
+                let mut __f2: Option<Option<SetRequestScope>> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "data" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("data"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Vec<::serde_json::Value>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "extras" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("extras"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<SetRequestExtras>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "scope" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("scope"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<SetRequestScope>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "userId" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("userId"));
+                            }
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SetRequest {
+                    data: __f0.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
+                    extras: __f1.unwrap_or_default(),
+                    scope: __f2.unwrap_or_default(),
+                    user_id: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SetRequest {
@@ -525,15 +890,59 @@ impl crate::runtime::loose::Loose for SetRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SetRequestExtras {
-    #[serde(
-        rename = "leadCustomerType",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "leadCustomerType", skip_serializing_if = "Option::is_none")]
     pub lead_customer_type: Option<SetRequestExtrasLeadCustomerType>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SetRequestExtras {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SetRequestExtras;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SetRequestExtras")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SetRequestExtras, A::Error> {
+                let mut __f0: Option<Option<SetRequestExtrasLeadCustomerType>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "leadCustomerType" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("leadCustomerType"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<SetRequestExtrasLeadCustomerType>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SetRequestExtras {
+                    lead_customer_type: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SetRequestExtras {

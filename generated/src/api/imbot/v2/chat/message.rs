@@ -23,25 +23,108 @@ pub async fn delete(
 }
 
 /// Parameters of `imbot.v2.Chat.Message.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(rename = "botId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "botId")]
     pub bot_id: i64,
-    #[serde(
-        rename = "botToken",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub complete: Option<bool>,
-    #[serde(rename = "messageId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "messageId")]
     pub message_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<bool>> = None;
+                let mut __f3: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "botId" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("botId"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "botToken" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("botToken"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<String>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "complete" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("complete"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<bool>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "messageId" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("messageId"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    bot_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("botId"))?,
+                    bot_token: __f1.unwrap_or_default(),
+                    complete: __f2.unwrap_or_default(),
+                    message_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("messageId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {
@@ -53,14 +136,57 @@ impl crate::runtime::loose::Loose for DeleteRequest {
 }
 
 /// The `result` of `imbot.v2.Chat.Message.delete`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct DeleteResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteResponse, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "result" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("result"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<bool>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteResponse {
+                    result: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteResponse {
@@ -87,19 +213,91 @@ pub async fn get(
 }
 
 /// Parameters of `imbot.v2.Chat.Message.get`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(rename = "botId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "botId")]
     pub bot_id: i64,
-    #[serde(
-        rename = "botToken",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
-    #[serde(rename = "messageId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "messageId")]
     pub message_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "botId" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("botId"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "botToken" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("botToken"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<String>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "messageId" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("messageId"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetRequest {
+                    bot_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("botId"))?,
+                    bot_token: __f1.unwrap_or_default(),
+                    message_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("messageId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetRequest {
@@ -111,20 +309,74 @@ impl crate::runtime::loose::Loose for GetRequest {
 }
 
 /// The `result` of `imbot.v2.Chat.Message.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<GetResponseMessage>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<GetResponseUser>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponse, A::Error> {
+                let mut __f0: Option<Option<GetResponseMessage>> = None;
+                let mut __f1: Option<Option<GetResponseUser>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "message" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("message"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<GetResponseMessage>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "user" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("user"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<GetResponseUser>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponse {
+                    message: __f0.unwrap_or_default(),
+                    user: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponse {
@@ -135,68 +387,207 @@ impl crate::runtime::loose::Loose for GetResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseMessage {
-    #[serde(
-        rename = "authorId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "authorId", skip_serializing_if = "Option::is_none")]
     pub author_id: Option<i64>,
-    #[serde(
-        rename = "chatId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
-    #[serde(default, skip_serializing_if = "::serde_json::Value::is_null")]
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub forward: ::serde_json::Value,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        rename = "isSystem",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isSystem", skip_serializing_if = "Option::is_none")]
     pub is_system: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
-    #[serde(
-        rename = "viewedByOthers",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "viewedByOthers", skip_serializing_if = "Option::is_none")]
     pub viewed_by_others: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseMessage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseMessage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseMessage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseMessage, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<bool>> = None;
+                let mut __f6: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "authorId" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("authorId"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<i64>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "chatId" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("chatId"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<i64>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "date" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("date"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<String>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "forward" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("forward"));
+                            }
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "id" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<i64>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "isSystem" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("isSystem"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<bool>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "params" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("params"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "text" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("text"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<String>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "uuid" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("uuid"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<String>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "viewedByOthers" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("viewedByOthers"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<bool>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseMessage {
+                    author_id: __f0.unwrap_or_default(),
+                    chat_id: __f1.unwrap_or_default(),
+                    date: __f2.unwrap_or_default(),
+                    forward: __f3.unwrap_or_default(),
+                    id: __f4.unwrap_or_default(),
+                    is_system: __f5.unwrap_or_default(),
+                    params: __f6.unwrap_or_default(),
+                    text: __f7.unwrap_or_default(),
+                    uuid: __f8.unwrap_or_default(),
+                    viewed_by_others: __f9.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseMessage {
@@ -207,39 +598,125 @@ impl crate::runtime::loose::Loose for GetResponseMessage {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseUser {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bot: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        rename = "type",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetResponseUser {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetResponseUser;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetResponseUser")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetResponseUser, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<bool>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "active" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("active"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<bool>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "bot" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("bot"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<bool>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "id" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<i64>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<String>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "type" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("type"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<String>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetResponseUser {
+                    active: __f0.unwrap_or_default(),
+                    bot: __f1.unwrap_or_default(),
+                    id: __f2.unwrap_or_default(),
+                    name: __f3.unwrap_or_default(),
+                    type_: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetResponseUser {
@@ -266,25 +743,108 @@ pub async fn get_context(
 }
 
 /// Parameters of `imbot.v2.Chat.Message.getContext`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetContextRequest {
-    #[serde(rename = "botId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "botId")]
     pub bot_id: i64,
-    #[serde(
-        rename = "botToken",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
-    #[serde(rename = "messageId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "messageId")]
     pub message_id: i64,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetContextRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetContextRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetContextRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetContextRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<i64> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "botId" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("botId"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "botToken" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("botToken"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<String>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "messageId" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("messageId"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "range" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("range"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<i64>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetContextRequest {
+                    bot_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("botId"))?,
+                    bot_token: __f1.unwrap_or_default(),
+                    message_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("messageId"))?,
+                    range: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetContextRequest {
@@ -296,34 +856,116 @@ impl crate::runtime::loose::Loose for GetContextRequest {
 }
 
 /// The `result` of `imbot.v2.Chat.Message.getContext`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetContextResponse {
-    #[serde(
-        rename = "hasNextPage",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "hasNextPage", skip_serializing_if = "Option::is_none")]
     pub has_next_page: Option<bool>,
-    #[serde(
-        rename = "hasPrevPage",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "hasPrevPage", skip_serializing_if = "Option::is_none")]
     pub has_prev_page: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetContextResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = GetContextResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GetContextResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetContextResponse, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                let mut __f1: Option<Option<bool>> = None;
+                let mut __f2: Option<
+                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                > = None;
+                let mut __f3: Option<
+                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "hasNextPage" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("hasNextPage"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<bool>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "hasPrevPage" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("hasPrevPage"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<bool>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "messages" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("messages"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "users" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("users"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GetContextResponse {
+                    has_next_page: __f0.unwrap_or_default(),
+                    has_prev_page: __f1.unwrap_or_default(),
+                    messages: __f2.unwrap_or_default(),
+                    users: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for GetContextResponse {
@@ -350,26 +992,108 @@ pub async fn read(
 }
 
 /// Parameters of `imbot.v2.Chat.Message.read`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ReadRequest {
-    #[serde(rename = "botId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "botId")]
     pub bot_id: i64,
-    #[serde(
-        rename = "botToken",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
-    #[serde(rename = "dialogId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "dialogId")]
     pub dialog_id: String,
-    #[serde(
-        rename = "messageId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "messageId", skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ReadRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ReadRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ReadRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ReadRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<String> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "botId" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("botId"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "botToken" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("botToken"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<String>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "dialogId" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("dialogId"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "messageId" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("messageId"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<i64>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ReadRequest {
+                    bot_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("botId"))?,
+                    bot_token: __f1.unwrap_or_default(),
+                    dialog_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("dialogId"))?,
+                    message_id: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ReadRequest {
@@ -381,35 +1105,110 @@ impl crate::runtime::loose::Loose for ReadRequest {
 }
 
 /// The `result` of `imbot.v2.Chat.Message.read`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ReadResponse {
-    #[serde(
-        rename = "chatId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub counter: Option<i64>,
-    #[serde(
-        rename = "lastId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "lastId", skip_serializing_if = "Option::is_none")]
     pub last_id: Option<i64>,
-    #[serde(
-        rename = "viewedMessages",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "viewedMessages", skip_serializing_if = "Option::is_none")]
     pub viewed_messages: Option<Vec<i64>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ReadResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ReadResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ReadResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ReadResponse, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<Option<i64>> = None;
+                let mut __f3: Option<Option<Vec<i64>>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "chatId" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("chatId"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<i64>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "counter" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("counter"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<i64>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "lastId" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("lastId"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<i64>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "viewedMessages" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("viewedMessages"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<Vec<i64>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ReadResponse {
+                    chat_id: __f0.unwrap_or_default(),
+                    counter: __f1.unwrap_or_default(),
+                    last_id: __f2.unwrap_or_default(),
+                    viewed_messages: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ReadResponse {
@@ -436,25 +1235,106 @@ pub async fn send(
 }
 
 /// Parameters of `imbot.v2.Chat.Message.send`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendRequest {
-    #[serde(rename = "botId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "botId")]
     pub bot_id: i64,
-    #[serde(
-        rename = "botToken",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
-    #[serde(rename = "dialogId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "dialogId")]
     pub dialog_id: String,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<SendRequestFields>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SendRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SendRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SendRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<String> = None;
+                let mut __f3: Option<Option<SendRequestFields>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "botId" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("botId"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "botToken" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("botToken"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<String>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "dialogId" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("dialogId"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "fields" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<SendRequestFields>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendRequest {
+                    bot_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("botId"))?,
+                    bot_token: __f1.unwrap_or_default(),
+                    dialog_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("dialogId"))?,
+                    fields: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SendRequest {
@@ -465,60 +1345,184 @@ impl crate::runtime::loose::Loose for SendRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SendRequestFields {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attach: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        rename = "forwardIds",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "forwardIds", skip_serializing_if = "Option::is_none")]
     pub forward_ids: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub keyboard: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    #[serde(
-        rename = "replyId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "replyId", skip_serializing_if = "Option::is_none")]
     pub reply_id: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system: Option<bool>,
-    #[serde(
-        rename = "templateId",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
-    #[serde(
-        rename = "urlPreview",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "urlPreview", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SendRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SendRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendRequestFields, A::Error> {
+                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                let mut __f5: Option<Option<bool>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "attach" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("attach"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "forwardIds" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("forwardIds"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "keyboard" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("keyboard"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "message" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("message"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<String>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "replyId" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("replyId"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<i64>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "system" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("system"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<bool>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "templateId" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("templateId"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<String>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "urlPreview" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("urlPreview"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<bool>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendRequestFields {
+                    attach: __f0.unwrap_or_default(),
+                    forward_ids: __f1.unwrap_or_default(),
+                    keyboard: __f2.unwrap_or_default(),
+                    message: __f3.unwrap_or_default(),
+                    reply_id: __f4.unwrap_or_default(),
+                    system: __f5.unwrap_or_default(),
+                    template_id: __f6.unwrap_or_default(),
+                    url_preview: __f7.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SendRequestFields {
@@ -530,21 +1534,76 @@ impl crate::runtime::loose::Loose for SendRequestFields {
 }
 
 /// The `result` of `imbot.v2.Chat.Message.send`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SendResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(
-        rename = "uuidMap",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "uuidMap", skip_serializing_if = "Option::is_none")]
     pub uuid_map: Option<::serde_json::Map<String, ::serde_json::Value>>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SendResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SendResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SendResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SendResponse, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<
+                    Option<::serde_json::Map<String, ::serde_json::Value>>,
+                > = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("id"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<i64>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "uuidMap" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("uuidMap"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SendResponse {
+                    id: __f0.unwrap_or_default(),
+                    uuid_map: __f1.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SendResponse {
@@ -571,21 +1630,108 @@ pub async fn update(
 }
 
 /// Parameters of `imbot.v2.Chat.Message.update`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(rename = "botId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "botId")]
     pub bot_id: i64,
-    #[serde(
-        rename = "botToken",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
-    #[serde(deserialize_with = "crate::runtime::loose::de")]
     pub fields: UpdateRequestFields,
-    #[serde(rename = "messageId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "messageId")]
     pub message_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<UpdateRequestFields> = None;
+                let mut __f3: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "botId" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("botId"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "botToken" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("botToken"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<String>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "fields" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("fields"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            UpdateRequestFields,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "messageId" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("messageId"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequest {
+                    bot_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("botId"))?,
+                    bot_token: __f1.unwrap_or_default(),
+                    fields: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    message_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("messageId"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequest {
@@ -596,33 +1742,110 @@ impl crate::runtime::loose::Loose for UpdateRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attach: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub keyboard: Option<Vec<::serde_json::Value>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    #[serde(
-        rename = "urlPreview",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "urlPreview", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateRequestFields, A::Error> {
+                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "attach" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("attach"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "keyboard" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("keyboard"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<Vec<::serde_json::Value>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "message" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("message"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<String>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "urlPreview" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("urlPreview"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<String>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateRequestFields {
+                    attach: __f0.unwrap_or_default(),
+                    keyboard: __f1.unwrap_or_default(),
+                    message: __f2.unwrap_or_default(),
+                    url_preview: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateRequestFields {
@@ -634,14 +1857,57 @@ impl crate::runtime::loose::Loose for UpdateRequestFields {
 }
 
 /// The `result` of `imbot.v2.Chat.Message.update`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UpdateResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateResponse, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "result" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("result"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<bool>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UpdateResponse {
+                    result: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UpdateResponse {

@@ -15,25 +15,106 @@ pub async fn enabled(
 }
 
 /// Parameters of `imbot.v2.Chat.TextField.enabled`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct EnabledRequest {
-    #[serde(rename = "botId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "botId")]
     pub bot_id: i64,
-    #[serde(
-        rename = "botToken",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
-    #[serde(rename = "dialogId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "dialogId")]
     pub dialog_id: String,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for EnabledRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = EnabledRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EnabledRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EnabledRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<String> = None;
+                let mut __f3: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "botId" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("botId"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "botToken" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("botToken"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<String>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "dialogId" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("dialogId"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "enabled" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("enabled"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<bool>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(EnabledRequest {
+                    bot_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("botId"))?,
+                    bot_token: __f1.unwrap_or_default(),
+                    dialog_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("dialogId"))?,
+                    enabled: __f3.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for EnabledRequest {
@@ -45,14 +126,57 @@ impl crate::runtime::loose::Loose for EnabledRequest {
 }
 
 /// The `result` of `imbot.v2.Chat.TextField.enabled`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct EnabledResponse {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for EnabledResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = EnabledResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EnabledResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EnabledResponse, A::Error> {
+                let mut __f0: Option<Option<bool>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "result" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("result"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<bool>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(EnabledResponse {
+                    result: __f0.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for EnabledResponse {

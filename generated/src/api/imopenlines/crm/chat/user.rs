@@ -16,21 +16,113 @@ pub async fn add(
 }
 
 /// Parameters of `imopenlines.crm.chat.user.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(
-        rename = "CHAT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CHAT_ID", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
-    #[serde(rename = "CRM_ENTITY", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CRM_ENTITY")]
     pub crm_entity: i64,
-    #[serde(rename = "CRM_ENTITY_TYPE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CRM_ENTITY_TYPE")]
     pub crm_entity_type: AddRequestCrmEntityType,
-    #[serde(rename = "USER_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "USER_ID")]
     pub user_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<AddRequestCrmEntityType> = None;
+                let mut __f3: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CHAT_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<i64>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_ENTITY" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_ENTITY"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_ENTITY_TYPE" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_TYPE"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            AddRequestCrmEntityType,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_ID" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    chat_id: __f0.unwrap_or_default(),
+                    crm_entity: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CRM_ENTITY"))?,
+                    crm_entity_type: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "CRM_ENTITY_TYPE",
+                        ))?,
+                    user_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for AddRequest {
@@ -127,21 +219,113 @@ pub async fn delete(
 }
 
 /// Parameters of `imopenlines.crm.chat.user.delete`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    #[serde(
-        rename = "CHAT_ID",
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CHAT_ID", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
-    #[serde(rename = "CRM_ENTITY", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CRM_ENTITY")]
     pub crm_entity: i64,
-    #[serde(rename = "CRM_ENTITY_TYPE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CRM_ENTITY_TYPE")]
     pub crm_entity_type: DeleteRequestCrmEntityType,
-    #[serde(rename = "USER_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "USER_ID")]
     pub user_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = DeleteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteRequest, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<DeleteRequestCrmEntityType> = None;
+                let mut __f3: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CHAT_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<i64>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_ENTITY" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_ENTITY"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_ENTITY_TYPE" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_TYPE"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            DeleteRequestCrmEntityType,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_ID" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeleteRequest {
+                    chat_id: __f0.unwrap_or_default(),
+                    crm_entity: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CRM_ENTITY"))?,
+                    crm_entity_type: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "CRM_ENTITY_TYPE",
+                        ))?,
+                    user_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for DeleteRequest {

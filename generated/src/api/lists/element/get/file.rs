@@ -15,20 +15,154 @@ pub async fn url(
 }
 
 /// Parameters of `lists.element.get.file.url`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UrlRequest {
-    #[serde(rename = "ELEMENT_CODE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "ELEMENT_CODE")]
     pub element_code: String,
-    #[serde(rename = "ELEMENT_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "ELEMENT_ID")]
     pub element_id: i64,
-    #[serde(rename = "FIELD_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "FIELD_ID")]
     pub field_id: i64,
-    #[serde(rename = "IBLOCK_CODE", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
-    #[serde(rename = "IBLOCK_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
-    #[serde(rename = "IBLOCK_TYPE_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: UrlRequestIblockTypeId,
+}
+
+impl<'de> ::serde::Deserialize<'de> for UrlRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = UrlRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UrlRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UrlRequest, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<i64> = None;
+                let mut __f3: Option<String> = None;
+                let mut __f4: Option<i64> = None;
+                let mut __f5: Option<UrlRequestIblockTypeId> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ELEMENT_CODE" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ELEMENT_CODE"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "ELEMENT_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("ELEMENT_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "FIELD_ID" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FIELD_ID"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_CODE" => {
+                            if __f3.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
+                                );
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_ID" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_ID"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "IBLOCK_TYPE_ID" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            UrlRequestIblockTypeId,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UrlRequest {
+                    element_code: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "ELEMENT_CODE",
+                        ))?,
+                    element_id: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("ELEMENT_ID"))?,
+                    field_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELD_ID"))?,
+                    iblock_code: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_CODE",
+                        ))?,
+                    iblock_id: __f4
+                        .ok_or_else(|| ::serde::de::Error::missing_field("IBLOCK_ID"))?,
+                    iblock_type_id: __f5
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "IBLOCK_TYPE_ID",
+                        ))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for UrlRequest {

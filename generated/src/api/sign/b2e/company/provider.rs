@@ -15,30 +15,131 @@ pub async fn list(
 }
 
 /// Parameters of `sign.b2e.company.provider.list`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(rename = "companyCrmId", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "companyCrmId")]
     pub company_crm_id: i64,
-    #[serde(rename = "companyUuid", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "companyUuid")]
     pub company_uuid: String,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<i64>> = None;
+                let mut __f4: Option<Option<i64>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "companyCrmId" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyCrmId"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "companyUuid" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("companyUuid"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "language" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("language"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<String>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "limit" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("limit"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<i64>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "offset" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("offset"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<i64>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListRequest {
+                    company_crm_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "companyCrmId",
+                        ))?,
+                    company_uuid: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "companyUuid",
+                        ))?,
+                    language: __f2.unwrap_or_default(),
+                    limit: __f3.unwrap_or_default(),
+                    offset: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListRequest {
@@ -52,38 +153,125 @@ impl crate::runtime::loose::Loose for ListRequest {
 /// The `result` of `sign.b2e.company.provider.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponseItem {
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListResponseItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListResponseItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListResponseItem, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "code" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("code"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<String>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "date" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("date"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<String>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "expires" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("expires"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<String>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "name" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("name"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<String>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "uid" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("uid"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<
+                                            Option<String>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListResponseItem {
+                    code: __f0.unwrap_or_default(),
+                    date: __f1.unwrap_or_default(),
+                    expires: __f2.unwrap_or_default(),
+                    name: __f3.unwrap_or_default(),
+                    uid: __f4.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for ListResponseItem {

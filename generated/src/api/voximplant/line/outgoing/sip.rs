@@ -15,10 +15,58 @@ pub async fn set(
 }
 
 /// Parameters of `voximplant.line.outgoing.sip.set`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetRequest {
-    #[serde(rename = "CONFIG_ID", deserialize_with = "crate::runtime::loose::de")]
+    #[serde(rename = "CONFIG_ID")]
     pub config_id: i64,
+}
+
+impl<'de> ::serde::Deserialize<'de> for SetRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = SetRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SetRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SetRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "CONFIG_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CONFIG_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SetRequest {
+                    config_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CONFIG_ID"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl crate::runtime::loose::Loose for SetRequest {
