@@ -1081,6 +1081,7 @@ fn request_examples(
         && text.contains(method)
     {
         if let Some(body) = curl_body(text) {
+            let body = shell_dates(&body);
             let r = if body.contains("'\"") || body.contains("$(") {
                 Err("the body is built by the shell".to_owned())
             } else {
@@ -1135,6 +1136,28 @@ fn request_examples(
                 out.push(("php", php_literal(rest)));
             }
         }
+    }
+    out
+}
+
+/// Replaces the `'"$(date …)"'` pieces doc examples splice into JSON bodies with a fixed date
+/// of the same form, so the body can be read; other shell substitutions stay (and are reported).
+fn shell_dates(body: &str) -> String {
+    let mut out = body.to_owned();
+    for _ in 0..20 {
+        let Some(a) = out.find("'\"$(date") else {
+            break;
+        };
+        let Some(rel) = out.get(a..).and_then(|r| r.find(")\"'")) else {
+            break;
+        };
+        let cmd = out.get(a..a + rel).unwrap_or("");
+        let value = if cmd.contains("%Y-%m-%d") && !cmd.contains("%H") {
+            "2025-01-01"
+        } else {
+            "2025-01-01T00:00:00+03:00"
+        };
+        out = format!("{}{value}{}", &out[..a], &out[a + rel + 3..]);
     }
     out
 }
@@ -1791,6 +1814,14 @@ HTTP-статус: **200**
         assert_eq!(
             cells(&["a | `b | c` | d \\| e ||"]),
             ["a", "`b | c`", "d | e"]
+        );
+    }
+
+    #[test]
+    fn shell_dates_in_curl_bodies() {
+        assert_eq!(
+            shell_dates(r#"{"A":"'"$(date --iso-8601=seconds)"'","B":"'"$(date +%Y-%m-%d)"'"}"#),
+            r#"{"A":"2025-01-01T00:00:00+03:00","B":"2025-01-01"}"#
         );
     }
 

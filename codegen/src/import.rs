@@ -293,9 +293,16 @@ mod tests {
         );
         assert!(untouched(&i.text));
         // No prose: the page's descriptions are all "x"; no Cyrillic reaches the spec.
-        assert!(!i.text.chars().any(|c| ('а'..='я').contains(&c)), "{}", i.text);
+        assert!(
+            !i.text.chars().any(|c| ('а'..='я').contains(&c)),
+            "{}",
+            i.text
+        );
         // Deterministic.
-        assert_eq!(import_page("crm/x-thing-list.md", PAGE).map(|x| x.text), Ok(i.text));
+        assert_eq!(
+            import_page("crm/x-thing-list.md", PAGE).map(|x| x.text),
+            Ok(i.text)
+        );
     }
 
     #[test]

@@ -9,10 +9,10 @@
 
 mod diag;
 pub mod docs;
-pub mod import;
-pub mod lint;
 mod emit;
+pub mod import;
 pub mod ir;
+pub mod lint;
 pub mod naming;
 pub mod schema;
 pub mod spec;

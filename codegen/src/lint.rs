@@ -29,7 +29,10 @@ fn body_facts(spec: &spec::Spec) -> Option<BodyFacts> {
 
 /// The raw front-matter as JSON (for comparing schemas as written).
 fn front_json(text: &str) -> Option<serde_json::Map<String, Value>> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text).replace("\r\n", "\n");
+    let text = text
+        .strip_prefix('\u{feff}')
+        .unwrap_or(text)
+        .replace("\r\n", "\n");
     let mut lines = text.split('\n');
     if lines.next()?.trim_end() != "---" {
         return None;
@@ -209,7 +212,12 @@ fn compare_objects(
     let names = |v: &Value| -> Vec<String> {
         v.get("required")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let (breq, freq) = (names(body), names(front));
@@ -222,7 +230,11 @@ fn compare_objects(
                 p,
                 format!(
                     "the body lists {} parameter `{name}`, which the front-matter lacks",
-                    if breq.contains(name) { "required" } else { "optional" }
+                    if breq.contains(name) {
+                        "required"
+                    } else {
+                        "optional"
+                    }
                 ),
                 line,
             );
@@ -243,8 +255,16 @@ fn compare_objects(
                 format!("{path}.required"),
                 format!(
                     "the body marks `{name}` {}, the front-matter {}",
-                    if breq.contains(name) { "required" } else { "optional" },
-                    if freq.contains(name) { "required" } else { "optional" }
+                    if breq.contains(name) {
+                        "required"
+                    } else {
+                        "optional"
+                    },
+                    if freq.contains(name) {
+                        "required"
+                    } else {
+                        "optional"
+                    }
                 ),
                 line,
             );
@@ -357,10 +377,18 @@ fn rewrite_keys(text: &str, replace: &[(&str, String)]) -> String {
     let mut done: Vec<&str> = Vec::new();
     let mut skipping = false;
     for l in lines.iter().take(close).skip(1) {
-        let top = l.chars().next().is_some_and(|c| !c.is_whitespace() && c != '#');
+        let top = l
+            .chars()
+            .next()
+            .is_some_and(|c| !c.is_whitespace() && c != '#');
         if top {
             skipping = false;
-            let key = l.split(':').next().unwrap_or("").trim().trim_matches(['"', '\'']);
+            let key = l
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_matches(['"', '\'']);
             if let Some((k, v)) = replace.iter().find(|(k, _)| *k == key) {
                 out.push(format!("{k}: {v}"));
                 done.push(k);
@@ -415,7 +443,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("`E_ONE`"), "{text}");
-        assert!(text.contains("returns: the body's response example has a result of type integer"), "{text}");
+        assert!(
+            text.contains("returns: the body's response example has a result of type integer"),
+            "{text}"
+        );
         assert!(!compare(&src(SPEC), true).0.is_empty());
         assert!(compare(&src(SPEC), true).has_errors());
     }
@@ -437,7 +468,11 @@ mod tests {
 
     #[test]
     fn specs_without_body_facts_are_not_compared() {
-        assert!(compare(&src("---\nmethod: a.b\nscope: a\n---\nJust words.\n"), true).0.is_empty());
+        assert!(
+            compare(&src("---\nmethod: a.b\nscope: a\n---\nJust words.\n"), true)
+                .0
+                .is_empty()
+        );
         assert!(fix(&src("---\nmethod: a.b\nscope: a\n---\n")).is_none());
     }
 }

@@ -453,9 +453,7 @@ pub fn parse(src: &SourceFile, diags: &mut Diagnostics) -> Option<Spec> {
         Some(Value::Sequence(items)) => {
             for (i, item) in items.iter().enumerate() {
                 match item {
-                    Value::String(s) if !s.is_empty() && s.len() <= 200 => {
-                        errors.push(s.clone())
-                    }
+                    Value::String(s) if !s.is_empty() && s.len() <= 200 => errors.push(s.clone()),
                     Value::Number(n) => errors.push(n.to_string()),
                     other => diags.push(type_error(
                         file,

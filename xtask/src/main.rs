@@ -349,7 +349,8 @@ fn lint(root: &Path, args: &[String]) -> Result<(), String> {
         let mut fixed = 0;
         for f in &files {
             let body = codegen::lint::compare(f, strict);
-            if fix && !body.0.is_empty()
+            if fix
+                && !body.0.is_empty()
                 && let Some(text) = codegen::lint::fix(f)
                 && text != f.text
             {
@@ -358,7 +359,11 @@ fn lint(root: &Path, args: &[String]) -> Result<(), String> {
                 } else {
                     root.join(&f.path)
                 };
-                let path = if path.exists() { path } else { PathBuf::from(&f.path) };
+                let path = if path.exists() {
+                    path
+                } else {
+                    PathBuf::from(&f.path)
+                };
                 fs::write(&path, &text).map_err(|e| format!("{}: {e}", path.display()))?;
                 println!("{}: front-matter rewritten from the body", f.path);
                 fixed += 1;
@@ -374,7 +379,11 @@ fn lint(root: &Path, args: &[String]) -> Result<(), String> {
             files.len(),
             diags.errors().count(),
             diags.warnings().count(),
-            if fix { format!(", {fixed} fixed") } else { String::new() }
+            if fix {
+                format!(", {fixed} fixed")
+            } else {
+                String::new()
+            }
         );
     }
     if errors > 0 {
@@ -500,7 +509,9 @@ fn imported_specs(docs_dir: &Path) -> Result<(ImportedSet, Vec<String>), String>
             Ok(imp) => {
                 let key = imp.method.to_ascii_lowercase();
                 // Pages documenting REST 3.0 variants or outdated copies of a method come second.
-                let rank = |p: &str| usize::from(p.contains("rest-v3")) * 2 + usize::from(p.contains("outdated"));
+                let rank = |p: &str| {
+                    usize::from(p.contains("rest-v3")) * 2 + usize::from(p.contains("outdated"))
+                };
                 match by_method.get(&key) {
                     Some((other, _)) if rank(other) <= rank(rel) => {
                         notes.push(format!(
@@ -530,7 +541,8 @@ fn imported_specs(docs_dir: &Path) -> Result<(ImportedSet, Vec<String>), String>
 }
 
 fn import(root: &Path, args: &[String]) -> Result<(), String> {
-    let docs_dir = flag(args, "--docs").ok_or("usage: cargo xtask import --docs <dir> [--out <dir>] [--verbose]")?;
+    let docs_dir = flag(args, "--docs")
+        .ok_or("usage: cargo xtask import --docs <dir> [--out <dir>] [--verbose]")?;
     let out_dir = root.join(flag(args, "--out").unwrap_or("specs"));
     let verbose = args.iter().any(|a| a == "--verbose");
     let (by_method, notes) = imported_specs(Path::new(docs_dir))?;
@@ -568,8 +580,7 @@ fn import(root: &Path, args: &[String]) -> Result<(), String> {
                 );
             }
             _ => {
-                fs::write(&target, &imp.text)
-                    .map_err(|e| format!("{}: {e}", target.display()))?;
+                fs::write(&target, &imp.text).map_err(|e| format!("{}: {e}", target.display()))?;
                 written += 1;
             }
         }
